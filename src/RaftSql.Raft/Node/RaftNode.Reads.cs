@@ -1,0 +1,130 @@
+namespace RaftSql.Raft;
+
+public sealed partial class RaftNode
+{
+    /// <summary>A ReadIndex request on the leader. Index 0 = waiting for the first commit of the term; Round 0 = no heartbeat round sent for it yet.</summary>
+    private record struct PendingRead(ulong RequestId, ulong From, ulong Index, ulong Round);
+
+    private readonly List<PendingRead> _pendingReads = [];
+    private readonly List<ReadState> _readStates = [];
+    private readonly Queue<(ulong Round, long Tick)> _roundTicks = new();
+    private ulong _round;
+    private ulong _confirmedRound;
+    private long _confirmedRoundTick;
+    private bool _leaseDisabled;
+
+    /// <summary>
+    /// Asks for a linearizable read point. The answer arrives as a <see cref="ReadState"/> in a later Ready.
+    /// Returns false when no leader is known (the request is dropped).
+    /// </summary>
+    public bool ReadIndex(ulong requestId)
+    {
+        if (_state == RaftState.Leader)
+        {
+            LeaderRead(requestId, Id);
+            return true;
+        }
+        if (_leader == None) return false;
+        Send(new Message { Type = MessageType.ReadIndex, From = Id, To = _leader, Term = _term, Context = requestId });
+        return true;
+    }
+
+    /// <summary>
+    /// True only on a leader that a quorum acknowledged within ElectionTicks - LeaseDriftTicks: no other
+    /// leader can exist yet, so local reads at the commit index are linearizable without a round trip.
+    /// </summary>
+    public bool LeaseValid =>
+        _state == RaftState.Leader && !_leaseDisabled && _transferee == None && OwnTermCommitted &&
+        _confirmedRound > 0 && _now - _confirmedRoundTick < _config.ElectionTicks - _config.LeaseDriftTicks;
+
+    private bool OwnTermCommitted => _log.Committed >= _termStartIndex;
+
+    private void LeaderRead(ulong requestId, ulong from)
+    {
+        // Before an entry of its term commits, a new leader's commit index may be behind (thesis 6.4).
+        _pendingReads.Add(new PendingRead(requestId, from, OwnTermCommitted ? _log.Committed : 0, 0));
+        MaybeStartReadRound();
+    }
+
+    private void OnLeaderCommitAdvanced()
+    {
+        if (!OwnTermCommitted) return;
+        for (var i = 0; i < _pendingReads.Count; i++)
+            if (_pendingReads[i].Index == 0) _pendingReads[i] = _pendingReads[i] with { Index = _log.Committed };
+        MaybeStartReadRound();
+    }
+
+    /// <summary>Batching: one round at a time; reads arriving meanwhile wait for the next round.</summary>
+    private void MaybeStartReadRound()
+    {
+        var waiting = false;
+        foreach (var read in _pendingReads)
+        {
+            if (read.Index == 0) continue;
+            if (read.Round != 0) return; // a round is in flight
+            waiting = true;
+        }
+        if (waiting) BroadcastHeartbeat();
+    }
+
+    private void BroadcastHeartbeat()
+    {
+        _round++;
+        _roundTicks.Enqueue((_round, _now));
+        for (var i = 0; i < _pendingReads.Count; i++)
+            if (_pendingReads[i].Index != 0 && _pendingReads[i].Round == 0) _pendingReads[i] = _pendingReads[i] with { Round = _round };
+        foreach (var (id, pr) in _progress)
+        {
+            if (id == Id)
+            {
+                pr.AckedRound = _round;
+                continue;
+            }
+            Send(new Message
+            {
+                Type = MessageType.Heartbeat, From = Id, To = id, Term = _term,
+                Commit = Math.Min(pr.Match, _log.Committed), Context = _round,
+            });
+        }
+        ConfirmRounds();
+    }
+
+    /// <summary>Finds the newest round a quorum of voters acknowledged; releases its reads and renews the lease.</summary>
+    private void ConfirmRounds()
+    {
+        var acked = new List<ulong>(_membership.Voters.Count);
+        foreach (var voter in _membership.Voters)
+            acked.Add(_progress.TryGetValue(voter, out var pr) ? pr.AckedRound : 0);
+        if (acked.Count == 0) return;
+        acked.Sort();
+        var confirmed = acked[acked.Count - _membership.QuorumSize];
+        if (confirmed <= _confirmedRound) return;
+        _confirmedRound = confirmed;
+        while (_roundTicks.TryPeek(out var r) && r.Round <= confirmed)
+        {
+            _roundTicks.Dequeue();
+            _confirmedRoundTick = r.Tick;
+        }
+        var released = false;
+        foreach (var read in _pendingReads)
+        {
+            if (read.Round == 0 || read.Round > confirmed) continue;
+            released = true;
+            if (read.From == Id) _readStates.Add(new ReadState(read.RequestId, read.Index));
+            else Send(new Message { Type = MessageType.ReadIndexResponse, From = Id, To = read.From, Term = _term, Index = read.Index, Context = read.RequestId });
+        }
+        if (!released) return;
+        _pendingReads.RemoveAll(read => read.Round != 0 && read.Round <= confirmed);
+        MaybeStartReadRound();
+    }
+
+    private void ResetReads()
+    {
+        _pendingReads.Clear();
+        _roundTicks.Clear();
+        _round = 0;
+        _confirmedRound = 0;
+        _confirmedRoundTick = 0;
+        _leaseDisabled = false;
+    }
+}

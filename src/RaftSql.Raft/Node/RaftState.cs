@@ -1,0 +1,9 @@
+namespace RaftSql.Raft;
+
+public enum RaftState
+{
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
