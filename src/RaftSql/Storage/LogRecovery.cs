@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Logging;
+
+namespace RaftSql.Storage;
+
+/// <summary>
+/// Opens the segment files of a log directory and reconciles them with the compaction point: segments wholly at
+/// or below it are deleted (an interrupted compaction or snapshot install), and if the log holds the point's index
+/// with another term, everything after it is stale (an interrupted snapshot install) and is dropped.
+/// </summary>
+internal static class LogRecovery
+{
+    public static List<Segment> OpenSegments(string directory, CompactionPoint point, ILogger logger)
+    {
+        var found = new List<(ulong FirstIndex, string Path)>();
+        foreach (string path in Directory.EnumerateFiles(directory))
+        {
+            if (Segment.TryParseFileName(Path.GetFileName(path), out ulong firstIndex))
+            {
+                found.Add((firstIndex, path));
+            }
+        }
+
+        found.Sort((a, b) => a.FirstIndex.CompareTo(b.FirstIndex));
+        var segments = new List<Segment>(found.Count);
+        try
+        {
+            ulong term = 0;
+            for (int i = 0; i < found.Count; i++)
+            {
+                var segment = Segment.OpenExisting(found[i].Path, found[i].FirstIndex);
+                segments.Add(segment);
+                if (i > 0 && segment.FirstIndex != segments[i - 1].LastIndex + 1)
+                {
+                    throw StorageErrors.Corrupt(segment.FilePath,
+                        $"segment starts at index {segment.FirstIndex} but the previous one ends at {segments[i - 1].LastIndex}");
+                }
+
+                term = SegmentRecovery.Scan(segment, term, isLastSegment: i == found.Count - 1, logger);
+            }
+
+            ReconcileWithPoint(segments, point, logger);
+            return segments;
+        }
+        catch
+        {
+            segments.ForEach(s => s.Dispose());
+            throw;
+        }
+    }
+
+    private static void ReconcileWithPoint(List<Segment> segments, CompactionPoint point, ILogger logger)
+    {
+        int deleted = 0;
+        while (segments.Count > 0 && segments[0].LastIndex <= point.Index)
+        {
+            segments[0].Delete();
+            segments.RemoveAt(0);
+            deleted++;
+        }
+
+        if (deleted > 0)
+        {
+            StorageLog.SegmentsDeleted(logger, deleted, point.Index);
+        }
+
+        if (segments.Count == 0)
+        {
+            return;
+        }
+
+        if (segments[0].FirstIndex > point.Index + 1)
+        {
+            throw StorageErrors.Corrupt(segments[0].FilePath,
+                $"the log starts at index {segments[0].FirstIndex} but the compaction point is {point.Index}: entries in between are missing");
+        }
+
+        // Here the first segment holds the point's index (its first index is at most point + 1 and its last above the point).
+        if (segments[0].FirstIndex <= point.Index && segments[0].TermOf(point.Index) != point.Term)
+        {
+            while (segments.Count > 1)
+            {
+                segments[^1].Delete();
+                segments.RemoveAt(segments.Count - 1);
+            }
+
+            segments[0].TruncateFrom(point.Index + 1);
+            RandomAccess.FlushToDisk(segments[0].Handle);
+            segments[0].Dirty = false;
+            StorageLog.StaleEntriesDiscarded(logger, point.Index);
+        }
+    }
+}

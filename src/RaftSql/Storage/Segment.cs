@@ -1,0 +1,122 @@
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+
+namespace RaftSql.Storage;
+
+/// <summary>
+/// One segment file plus its in-memory index (offset and term per record, no payloads). Records in a segment
+/// have contiguous indexes starting at <see cref="FirstIndex"/>, which is also the file name.
+/// </summary>
+internal sealed class Segment : IDisposable
+{
+    private const string Extension = ".log";
+    private const int NameDigits = 20;
+
+    private readonly List<long> _offsets = [];
+    private readonly List<ulong> _terms = [];
+
+    private Segment(string path, ulong firstIndex, SafeFileHandle handle)
+    {
+        FilePath = path;
+        FirstIndex = firstIndex;
+        Handle = handle;
+    }
+
+    public string FilePath { get; }
+
+    public ulong FirstIndex { get; }
+
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>Bytes of valid records; the file has exactly this length once recovery is done.</summary>
+    public long Length { get; private set; }
+
+    public int Count => _offsets.Count;
+
+    /// <summary>Index of the last record, or <c>FirstIndex - 1</c> when the segment is empty.</summary>
+    public ulong LastIndex => FirstIndex + (ulong)Count - 1;
+
+    /// <summary>Written since the last fsync.</summary>
+    public bool Dirty { get; set; }
+
+    public static Segment Create(string directory, ulong firstIndex)
+    {
+        string path = Path.Combine(directory, FileNameFor(firstIndex));
+        return new Segment(path, firstIndex, OpenHandle(path, FileMode.Create));
+    }
+
+    public static Segment OpenExisting(string path, ulong firstIndex) => new(path, firstIndex, OpenHandle(path, FileMode.Open));
+
+    public static bool TryParseFileName(string fileName, out ulong firstIndex)
+    {
+        firstIndex = 0;
+        return fileName.Length == NameDigits + Extension.Length
+            && fileName.EndsWith(Extension, StringComparison.Ordinal)
+            && ulong.TryParse(fileName.AsSpan(0, NameDigits), NumberStyles.None, CultureInfo.InvariantCulture, out firstIndex)
+            && firstIndex > 0;
+    }
+
+    public bool Contains(ulong index) => index >= FirstIndex && index - FirstIndex < (ulong)Count;
+
+    public long OffsetOf(ulong index) => _offsets[Position(index)];
+
+    public ulong TermOf(ulong index) => _terms[Position(index)];
+
+    public int EncodedLengthOf(ulong index)
+    {
+        int position = Position(index);
+        long end = position + 1 < Count ? _offsets[position + 1] : Length;
+        return (int)(end - _offsets[position]);
+    }
+
+    /// <summary>Records that a record with the next index was written at the current end.</summary>
+    public void AddRecord(ulong term, int encodedLength)
+    {
+        _offsets.Add(Length);
+        _terms.Add(term);
+        Length += encodedLength;
+    }
+
+    /// <summary>Cuts the file (and index) so that <paramref name="index"/> and everything after it are gone.</summary>
+    public void TruncateFrom(ulong index)
+    {
+        int position = Position(index);
+        long offset = _offsets[position];
+        RandomAccess.SetLength(Handle, offset);
+        _offsets.RemoveRange(position, Count - position);
+        _terms.RemoveRange(position, _terms.Count - position);
+        Length = offset;
+        Dirty = true;
+    }
+
+    /// <summary>Cuts a damaged tail found by recovery (no index entries point there).</summary>
+    public void TruncateTail(long offset)
+    {
+        RandomAccess.SetLength(Handle, offset);
+        RandomAccess.FlushToDisk(Handle);
+    }
+
+    public void Delete()
+    {
+        Handle.Dispose();
+        File.Delete(FilePath);
+    }
+
+    public void Dispose() => Handle.Dispose();
+
+    private static string FileNameFor(ulong firstIndex) =>
+        firstIndex.ToString("D" + NameDigits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) + Extension;
+
+    private static SafeFileHandle OpenHandle(string path, FileMode mode) =>
+        File.OpenHandle(path, mode, FileAccess.ReadWrite, FileShare.Read);
+
+    private int Position(ulong index)
+    {
+        if (!Contains(index))
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"Index is not in segment {FilePath}.");
+        }
+
+        return (int)(index - FirstIndex);
+    }
+}
