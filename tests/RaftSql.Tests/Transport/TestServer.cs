@@ -42,7 +42,7 @@ internal sealed class TestServer : IAsyncDisposable
         return test;
     }
 
-    public static ClientRequest Execute(string sql) => new() { Execute = new ExecuteRequest { Database = "test", Sql = sql } };
+    public static ClientRequest Execute(string sql) => new() { Execute = new ExecuteRequest { Sql = sql } };
 
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 
