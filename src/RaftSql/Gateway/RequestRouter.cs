@@ -1,0 +1,213 @@
+using RaftSql.Hosting;
+using RaftSql.Protocol;
+
+namespace RaftSql.Gateway;
+
+/// <summary>
+/// Decides where a request runs: writes on the leader (here, or forwarded), reads here once the
+/// chosen consistency level is satisfied. Retries only what is safe to retry: a write is resent
+/// only when it is known not to have run.
+/// </summary>
+internal sealed class RequestRouter
+{
+    private readonly RaftHost _host;
+    private readonly LocalDatabases _databases;
+    private readonly LeaderLink _leader;
+    private readonly NodeOptions _options;
+
+    public RequestRouter(RaftHost host, LocalDatabases databases, LeaderLink leader, NodeOptions options)
+    {
+        _host = host;
+        _databases = databases;
+        _leader = leader;
+        _options = options;
+    }
+
+    public LocalDatabases Databases => _databases;
+
+    /// <summary>How long a request waits for a leader before it is refused with NoLeader: long enough for
+    /// an election (failover), short enough that a node cut off from the majority answers promptly.</summary>
+    private TimeSpan LeaderWait => _options.ElectionTimeout * 2 + _options.HeartbeatInterval * 2;
+
+    public async Task<ExecuteResult> ExecuteAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
+        CancellationToken cancellationToken)
+    {
+        ValidateDatabaseName(database);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.CommitTimeout);
+        var noLeaderSince = DateTime.UtcNow;
+        try
+        {
+            while (true)
+            {
+                var status = _host.Status;
+                if (status.IsLeader)
+                {
+                    if (status.AcceptsWrites)
+                    {
+                        try
+                        {
+                            return await _databases.ExecuteAsync(database, sql, parameters, deadline.Token).ConfigureAwait(false);
+                        }
+                        catch (RaftSqlException ex) when (ex.Code is RaftSqlErrorCode.NotLeader or RaftSqlErrorCode.NoLeader)
+                        {
+                            // The proposal was refused, so nothing was written: retry where the leader is now.
+                        }
+                    }
+                }
+                else if (status.LeaderId != 0)
+                {
+                    noLeaderSince = DateTime.UtcNow;
+                    if (await TryForwardExecuteAsync(status.LeaderId, database, sql, parameters, deadline.Token).ConfigureAwait(false) is { } result)
+                        return result;
+                }
+                else if (DateTime.UtcNow - noLeaderSince > LeaderWait)
+                {
+                    throw new RaftSqlException(RaftSqlErrorCode.NoLeader,
+                        "No leader: the cluster is electing one, or this node is cut off from the majority.");
+                }
+                await Task.Delay(_options.HeartbeatInterval / 2, deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.Timeout,
+                $"The write was not carried out within {_options.CommitTimeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    /// <summary>Null when the write certainly did not run (retry); throws when it failed or may have run.</summary>
+    private async Task<ExecuteResult?> TryForwardExecuteAsync(ulong leaderId, string database, string sql,
+        IReadOnlyList<Parameter> parameters, CancellationToken cancellationToken)
+    {
+        var request = new ClientRequest { Execute = new ExecuteRequest { Database = database, Sql = sql } };
+        request.Execute.Parameters.AddRange(parameters);
+        ClientResponse response;
+        try
+        {
+            response = await _leader.SendAsync(leaderId, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LeaderUnreachableException)
+        {
+            return null; // could not even connect: nothing was sent
+        }
+        catch (RaftSqlException ex) when (ex.Code is RaftSqlErrorCode.Unavailable or RaftSqlErrorCode.Timeout)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
+                $"The connection to leader {leaderId} failed while the write was in flight; it may or may not have been applied.", ex);
+        }
+        if (response.ResponseCase == ClientResponse.ResponseOneofCase.ExecuteResult)
+        {
+            var r = response.ExecuteResult;
+            return new ExecuteResult(r.RowsAffected, r.LastInsertRowid, r.RaftIndex);
+        }
+        var error = ErrorMapper.FromWire(response);
+        if (error.Code is RaftSqlErrorCode.NotLeader or RaftSqlErrorCode.NoLeader)
+            return null;
+        throw error;
+    }
+
+    /// <summary>Waits until a local read at <paramref name="consistency"/> may run here. Returns false when
+    /// it must run on the leader instead (a lease read on a follower).</summary>
+    public async Task<bool> PrepareLocalReadAsync(string database, ReadConsistency consistency, ulong minIndex,
+        CancellationToken cancellationToken)
+    {
+        ValidateDatabaseName(database);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.RequestTimeout);
+        try
+        {
+            switch (consistency)
+            {
+                case ReadConsistency.Local:
+                    return true;
+                case ReadConsistency.Session:
+                    await _host.WaitForAppliedAsync(minIndex, deadline.Token).ConfigureAwait(false);
+                    return true;
+                case ReadConsistency.Lease:
+                    var status = _host.Status;
+                    if (status.IsLeader && status.LeaseValid && status.AcceptsWrites)
+                        return true;
+                    if (status.LeaderId == 0 || status.IsLeader)
+                        return await LinearizableAsync(deadline.Token).ConfigureAwait(false);
+                    return false;
+                default:
+                    return await LinearizableAsync(deadline.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.Timeout,
+                $"The node could not serve a {consistency} read within {_options.RequestTimeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    private async Task<bool> LinearizableAsync(CancellationToken cancellationToken)
+    {
+        var noLeaderSince = DateTime.UtcNow;
+        while (true)
+        {
+            try
+            {
+                var index = await _host.ReadIndexAsync(cancellationToken).ConfigureAwait(false);
+                await _host.WaitForAppliedAsync(index, cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.NoLeader && DateTime.UtcNow - noLeaderSince < LeaderWait)
+            {
+                await Task.Delay(_options.HeartbeatInterval / 2, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>A whole query, for in-process callers and forwarded lease reads.</summary>
+    public async Task<QueryResult> QueryAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
+        ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
+    {
+        if (await PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken).ConfigureAwait(false))
+            return await _databases.QueryAsync(database, sql, parameters, cancellationToken).ConfigureAwait(false);
+        return await ForwardQueryAsync(database, sql, parameters, consistency, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<QueryResult> ForwardQueryAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
+        ReadConsistency consistency, CancellationToken cancellationToken)
+    {
+        var leaderId = _host.Status.LeaderId;
+        var request = new ClientRequest
+        {
+            Query = new QueryRequest { Database = database, Sql = sql, Consistency = ErrorMapper.ToWire(consistency) },
+        };
+        request.Query.Parameters.AddRange(parameters);
+        ClientResponse response;
+        try
+        {
+            response = await _leader.SendAsync(leaderId, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LeaderUnreachableException ex)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.Unavailable, ex.Message, ex);
+        }
+        var columns = new List<string>();
+        var rows = new List<object[]>();
+        while (true)
+        {
+            if (response.ResponseCase != ClientResponse.ResponseOneofCase.RowPage)
+                throw ErrorMapper.FromWire(response);
+            var page = response.RowPage;
+            if (columns.Count == 0)
+                columns.AddRange(page.Columns.Select(c => c.Name));
+            rows.AddRange(page.Rows.Select(r => r.Values.Select(SqlValues.FromWire).ToArray()));
+            if (page.Done)
+                return new QueryResult(columns, rows);
+            var next = new ClientRequest { FetchPage = new FetchPageRequest { CursorId = page.CursorId } };
+            response = await _leader.SendAsync(leaderId, next, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    internal static void ValidateDatabaseName(string database)
+    {
+        if (string.IsNullOrWhiteSpace(database) || database.Length > 200 || database.IndexOfAny(['/', '\\', '\0']) >= 0
+            || database is "." or ".." || database.StartsWith('.'))
+            throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"'{database}' is not a valid database name.");
+    }
+}

@@ -1,0 +1,64 @@
+using Google.Protobuf;
+using Microsoft.Data.Sqlite;
+using RaftSql.Protocol;
+
+namespace RaftSql.Gateway;
+
+/// <summary>
+/// Statement parameters and result values on the wire. Only SQLite's five storage classes travel;
+/// richer .NET types are converted the way Microsoft.Data.Sqlite converts them before they get here.
+/// </summary>
+internal static class SqlValues
+{
+    public static Value ToWire(object? value) => value switch
+    {
+        null or DBNull => new Value { Null = true },
+        long l => new Value { Integer = l },
+        int i => new Value { Integer = i },
+        short s => new Value { Integer = s },
+        byte b => new Value { Integer = b },
+        sbyte sb => new Value { Integer = sb },
+        uint ui => new Value { Integer = ui },
+        ushort us => new Value { Integer = us },
+        ulong ul => new Value { Integer = checked((long)ul) },
+        bool flag => new Value { Integer = flag ? 1 : 0 },
+        double d => new Value { Real = d },
+        float f => new Value { Real = f },
+        string text => new Value { Text = text },
+        byte[] blob => new Value { Blob = ByteString.CopyFrom(blob) },
+        ReadOnlyMemory<byte> memory => new Value { Blob = ByteString.CopyFrom(memory.Span) },
+        _ => throw new ArgumentException($"A parameter of type {value.GetType().Name} cannot be sent; convert it to a number, string or byte[].", nameof(value)),
+    };
+
+    public static object FromWire(Value? value) => value?.KindCase switch
+    {
+        Value.KindOneofCase.Integer => value.Integer,
+        Value.KindOneofCase.Real => value.Real,
+        Value.KindOneofCase.Text => value.Text,
+        Value.KindOneofCase.Blob => value.Blob.ToByteArray(),
+        _ => DBNull.Value,
+    };
+
+    public static Parameter ToWireParameter(string name, object? value) => new() { Name = name, Value = ToWire(value) };
+
+    /// <summary>Binds wire parameters: by name when named, else by position (?1, ?2, ...).</summary>
+    public static void Bind(SqliteCommand command, IEnumerable<Parameter> parameters)
+    {
+        var position = 0;
+        foreach (var p in parameters)
+        {
+            position++;
+            var name = string.IsNullOrEmpty(p.Name) ? "?" + position.ToString(System.Globalization.CultureInfo.InvariantCulture) : p.Name;
+            command.Parameters.Add(new SqliteParameter(name, FromWire(p.Value)));
+        }
+    }
+
+    /// <summary>Reads the current row of <paramref name="reader"/> in SQLite's storage classes.</summary>
+    public static object[] ReadRow(SqliteDataReader reader)
+    {
+        var row = new object[reader.FieldCount];
+        for (var i = 0; i < row.Length; i++)
+            row[i] = reader.IsDBNull(i) ? DBNull.Value : reader.GetValue(i);
+        return row;
+    }
+}

@@ -1,0 +1,198 @@
+using Google.Protobuf;
+using RaftSql.Protocol;
+using RaftSql.Raft;
+using RaftSql.Transport;
+using SnapshotMetadata = RaftSql.Raft.SnapshotMetadata;
+
+namespace RaftSql.Hosting;
+
+/// <summary>
+/// Snapshots travel out of band: the core only says "node X needs a snapshot". The leader streams the
+/// engine's snapshot (database files plus WAL frames) on a dedicated peer connection in chunks, then the
+/// Raft Snapshot message with its metadata; the follower stages the chunks in a file and steps the
+/// message into its core only when the data for exactly that index is complete.
+/// </summary>
+internal sealed partial class RaftHost
+{
+    private const int ChunkSize = 1024 * 1024;
+    private readonly Dictionary<ulong, Task> _snapshotSends = [];
+    private StagedSnapshot? _staged;
+    private long _snapshotSequence;
+
+    private string SnapshotDirectory => Path.Combine(_options.DataDirectory, "snapshots");
+
+    /// <summary>Raised on the loop thread just before a received snapshot replaces the databases: every
+    /// connection to them must close.</summary>
+    public event Action? InstallingSnapshot;
+
+    private void StartSnapshotSend(Message request)
+    {
+        if (_snapshotSends.ContainsKey(request.To))
+            return;
+        // Everything up to the applied index is in the engine's files; the metadata describes that point.
+        var metadata = new SnapshotMetadata(_applied, _store.Term(_applied), _core.Status.Membership);
+        var message = request with { Snapshot = metadata };
+        _snapshotSends[request.To] = Task.Run(() => SendSnapshotAsync(message));
+    }
+
+    private async Task SendSnapshotAsync(Message message)
+    {
+        var to = message.To;
+        var success = false;
+        var path = Path.Combine(SnapshotDirectory, $"out-{to}-{Interlocked.Increment(ref _snapshotSequence)}.tmp");
+        try
+        {
+            HostLog.SnapshotSending(_logger, message.Snapshot!.Index, to);
+            Directory.CreateDirectory(SnapshotDirectory);
+            await using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            {
+                _engine.WriteSnapshot(file);
+            }
+            var address = Network.AddressOf(to)
+                ?? throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The address of node {to} is unknown.");
+            if (Network.Faults?.Decide(_options.Id, to).Deliver == false)
+                throw new RaftSqlException(RaftSqlErrorCode.Unavailable, $"Node {to} is unreachable (fault injection).");
+            await using var connection = await Connection.ConnectAsync(address, ProtocolKind.Peer, _options.Id,
+                Network.TransportOptions, _stopping.Token).ConfigureAwait(false);
+            await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            var wireMetadata = WireMapper.ToWire(message.Snapshot);
+            var snapshotId = (ulong)Interlocked.Increment(ref _snapshotSequence);
+            var buffer = new byte[ChunkSize];
+            long offset = 0;
+            while (true)
+            {
+                var read = await source.ReadAsync(buffer, _stopping.Token).ConfigureAwait(false);
+                var last = offset + read >= source.Length;
+                var chunk = new SnapshotChunk
+                {
+                    SnapshotId = snapshotId,
+                    Offset = (ulong)offset,
+                    Data = ByteString.CopyFrom(buffer, 0, read),
+                    Last = last,
+                    Metadata = offset == 0 ? wireMetadata : null,
+                    From = _options.Id,
+                    To = to,
+                    Term = message.Term,
+                };
+                await connection.SendAsync(new PeerEnvelope { SnapshotChunk = chunk, SenderAddress = Network.SelfAddress }, _stopping.Token).ConfigureAwait(false);
+                offset += read;
+                if (last)
+                    break;
+            }
+            await connection.SendAsync(new PeerEnvelope { Raft = WireMapper.ToWire(message), SenderAddress = Network.SelfAddress }, _stopping.Token).ConfigureAwait(false);
+            success = true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            HostLog.SnapshotSendFailed(_logger, to, ex);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            TryDelete(path);
+            Post(() =>
+            {
+                _snapshotSends.Remove(to);
+                _core.ReportSnapshot(to, success);
+            });
+        }
+    }
+
+    /// <summary>Serves one incoming peer connection: Raft messages and snapshot streams.</summary>
+    public async Task ServePeerAsync(Connection connection, CancellationToken stopping)
+    {
+        StagedSnapshot? staging = null;
+        try
+        {
+            while (await connection.ReceiveAsync(PeerEnvelope.Parser, stopping).ConfigureAwait(false) is { } envelope)
+            {
+                if (connection.RemoteNodeId != 0 && Network.AddressOf(connection.RemoteNodeId) is null)
+                    Network.Learn(connection.RemoteNodeId, envelope.SenderAddress);
+                switch (envelope.BodyCase)
+                {
+                    case PeerEnvelope.BodyOneofCase.Raft:
+                        var message = WireMapper.FromWire(envelope.Raft);
+                        if (message.Type != MessageType.Snapshot)
+                        {
+                            Receive(message);
+                        }
+                        else if (staging is { IsComplete: true } complete && complete.Index == message.Snapshot?.Index)
+                        {
+                            staging = null;
+                            Post(() =>
+                            {
+                                _staged?.Dispose();
+                                _staged = complete;
+                                _core.Step(message);
+                            });
+                        }
+                        break;
+                    case PeerEnvelope.BodyOneofCase.SnapshotChunk:
+                        staging ??= StagedSnapshot.Begin(SnapshotDirectory, envelope.SnapshotChunk);
+                        staging.Append(envelope.SnapshotChunk);
+                        break;
+                    default:
+                        throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, "Empty peer envelope.");
+                }
+            }
+        }
+        catch (RaftSqlException ex) when (ex.Code is RaftSqlErrorCode.ProtocolError or RaftSqlErrorCode.SnapshotFailed)
+        {
+            HostLog.BadPeerMessage(_logger, connection.RemoteNodeId, ex);
+            throw;
+        }
+        finally
+        {
+            staging?.Dispose();
+        }
+    }
+
+    /// <summary>On the loop thread: the core accepted a snapshot; replace the databases with the staged data.</summary>
+    private void InstallStagedSnapshot(SnapshotMetadata snapshot)
+    {
+        var staged = _staged;
+        _staged = null;
+        if (staged is null || staged.Index != snapshot.Index)
+        {
+            staged?.Dispose();
+            throw new InvalidOperationException($"The core accepted snapshot {snapshot.Index} but no data is staged for it.");
+        }
+        using (staged)
+        {
+            InstallingSnapshot?.Invoke();
+            using var stream = staged.OpenRead();
+            _engine.InstallSnapshot(stream);
+        }
+        _applied = snapshot.Index;
+        HostLog.SnapshotInstalled(_logger, snapshot.Index);
+    }
+
+    private async Task StopSnapshotsAsync()
+    {
+        var sends = _snapshotSends.Values.ToArray();
+        try
+        {
+            await Task.WhenAll(sends).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Abandoned: the connections close with the node.
+        }
+        _staged?.Dispose();
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // A leftover temp file is harmless: the snapshots folder is swept on start.
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using RaftSql.Raft;
+using RaftSql.Storage;
+using StoredHardState = RaftSql.Storage.HardState;
+
+namespace RaftSql.Hosting;
+
+/// <summary>
+/// The Raft core's view of the durable log (<see cref="IRaftStorage"/>), backed by the segmented log
+/// and the hard-state file, plus the write side the host uses to persist each Ready.
+/// Only the host's loop thread touches it.
+/// </summary>
+internal sealed class RaftLogStore : IRaftStorage, IDisposable
+{
+    private readonly SegmentedLog _log;
+    private readonly HardStateStore _hardState;
+    private Raft.HardState _current;
+
+    public RaftLogStore(SegmentedLog log, HardStateStore hardState)
+    {
+        _log = log;
+        _hardState = hardState;
+        var stored = hardState.Load();
+        _current = new Raft.HardState(stored.Term, stored.Vote, stored.Commit);
+    }
+
+    public Raft.HardState HardState => _current;
+
+    /// <summary>True when nothing was ever persisted: a brand-new data directory.</summary>
+    public bool IsEmpty => _current == default && _log.LastIndex == 0;
+
+    public (Raft.HardState HardState, Membership Membership) InitialState() =>
+        (_current, MembershipCodec.Decode(_log.CompactionPoint.Membership.Span));
+
+    public ulong FirstIndex => _log.FirstIndex;
+
+    public ulong LastIndex => _log.LastIndex;
+
+    public ulong Term(ulong index)
+    {
+        var point = _log.CompactionPoint;
+        if (index < point.Index)
+            throw new RaftLogUnavailableException(LogUnavailableReason.Compacted, index);
+        if (index > _log.LastIndex)
+            throw new RaftLogUnavailableException(LogUnavailableReason.Unavailable, index);
+        return _log.Term(index);
+    }
+
+    public IReadOnlyList<Entry> Entries(ulong lo, ulong hiExclusive, long maxBytes)
+    {
+        if (lo < _log.FirstIndex)
+            throw new RaftLogUnavailableException(LogUnavailableReason.Compacted, lo);
+        if (hiExclusive > _log.LastIndex + 1)
+            throw new RaftLogUnavailableException(LogUnavailableReason.Unavailable, hiExclusive - 1);
+        if (lo >= hiExclusive)
+            return [];
+        var records = _log.Read(lo, hiExclusive, maxBytes);
+        var entries = new Entry[records.Count];
+        for (var i = 0; i < records.Count; i++)
+        {
+            var r = records[i];
+            entries[i] = new Entry(r.Term, r.Index, (EntryType)r.Type, r.Payload);
+        }
+        return entries;
+    }
+
+    public SnapshotMetadata Snapshot()
+    {
+        var point = _log.CompactionPoint;
+        return new SnapshotMetadata(point.Index, point.Term, MembershipCodec.Decode(point.Membership.Span));
+    }
+
+    /// <summary>A founding member's first state: the initial members as committed entries 1..n of term 1.</summary>
+    public void Bootstrap(IReadOnlyList<Member> members)
+    {
+        var entries = MemoryStorage.BootstrapEntries(members);
+        Persist(null, entries, new Raft.HardState(1, 0, (ulong)entries.Count));
+    }
+
+    /// <summary>Persists one Ready's snapshot point, entries and hard state with a single log fsync.</summary>
+    public void Persist(SnapshotMetadata? snapshot, IReadOnlyList<Entry> entries, Raft.HardState? hardState)
+    {
+        if (snapshot is not null)
+            _log.ResetTo(snapshot.Index, snapshot.Term, MembershipCodec.Encode(snapshot.Membership));
+        if (entries.Count > 0)
+        {
+            var records = new LogRecord[entries.Count];
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var e = entries[i];
+                records[i] = new LogRecord(e.Index, e.Term, (byte)e.Type, e.Data);
+            }
+            _log.Append(records);
+            _log.Sync();
+        }
+        if (hardState is { } hs && hs != _current)
+        {
+            _hardState.Save(new StoredHardState(hs.Term, hs.Vote, hs.Commit));
+            _current = hs;
+        }
+    }
+
+    /// <summary>Drops log entries below <paramref name="index"/>; the membership then is recorded with the point.</summary>
+    public void CompactBefore(ulong index, Membership membership) =>
+        _log.CompactBefore(index, MembershipCodec.Encode(membership));
+
+    public void Dispose() => _log.Dispose();
+}
