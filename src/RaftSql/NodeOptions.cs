@@ -45,6 +45,13 @@ public sealed class NodeOptions
     /// <summary>Where logs go; none by default.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>Keep the Raft log from growing past this many applied entries: older ones are compacted
+    /// once the databases are durable past them (a lagging node then catches up by snapshot).</summary>
+    public int CompactionThreshold { get; set; } = 8192;
+
+    /// <summary>Tests inject partitions, loss and delay into the node's traffic through this.</summary>
+    internal Transport.FaultInjector? Faults { get; set; }
+
     internal void Validate()
     {
         if (Id == 0)
@@ -57,6 +64,8 @@ public sealed class NodeOptions
             throw new ArgumentException("HeartbeatInterval must be positive.", nameof(HeartbeatInterval));
         if (ElectionTimeout < HeartbeatInterval * 2)
             throw new ArgumentException("ElectionTimeout must be at least two heartbeats.", nameof(ElectionTimeout));
+        if (CompactionThreshold < 2)
+            throw new ArgumentException("CompactionThreshold must be at least 2.", nameof(CompactionThreshold));
         if (InitialCluster.Count > 0 && InitialCluster.All(m => m.Id != Id))
             throw new ArgumentException("InitialCluster must include this node.", nameof(InitialCluster));
         if (InitialCluster.Select(m => m.Id).Distinct().Count() != InitialCluster.Count)

@@ -17,6 +17,7 @@ internal sealed class LocalDatabases : IDisposable
     private readonly ReplicationEngine _engine;
     private readonly ConcurrentDictionary<string, Writer> _writers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentBag<SqliteConnection>> _readers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<SqliteConnection, byte> _rented = new();
     private volatile bool _disposed;
 
     public LocalDatabases(ReplicationEngine engine) => _engine = engine;
@@ -92,11 +93,15 @@ internal sealed class LocalDatabases : IDisposable
         if (!Exists(database))
             throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' does not exist on this node.");
         var pool = _readers.GetOrAdd(database, _ => []);
-        return pool.TryTake(out var connection) ? connection : _engine.OpenConnection(database, readOnly: true);
+        var connection = pool.TryTake(out var pooled) ? pooled : _engine.OpenConnection(database, readOnly: true);
+        _rented[connection] = 0;
+        return connection;
     }
 
     public void ReturnReader(string database, SqliteConnection connection)
     {
+        if (!_rented.TryRemove(connection, out _))
+            return; // closed under the reader by CloseAll
         if (_disposed || raw.sqlite3_get_autocommit(connection.Handle) == 0)
         {
             connection.Dispose();
@@ -149,20 +154,61 @@ internal sealed class LocalDatabases : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>Writes a consistent copy of <paramref name="database"/> to <paramref name="path"/> as one
+    /// plain SQLite file (SQLite's backup of a read snapshot), so copies from different nodes compare byte for byte.</summary>
+    public void DumpTo(string database, string path)
     {
-        _disposed = true;
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.Delete(path);
+        var source = RentReader(database);
+        try
+        {
+            using var destination = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+            destination.Open();
+            source.BackupDatabase(destination);
+        }
+        catch (SqliteException ex)
+        {
+            throw ex.ToRaftSqlException();
+        }
+        finally
+        {
+            ReturnReader(database, source);
+        }
+    }
+
+    /// <summary>Closes every connection (a snapshot is about to replace the database files). Readers
+    /// that were in use fail on their next step; new requests open fresh connections.</summary>
+    public void CloseAll()
+    {
         foreach (var writer in _writers.Values)
         {
-            writer.Gate.Wait(TimeSpan.FromSeconds(30));
-            writer.Connection?.Dispose();
-            writer.Connection = null;
+            if (writer.Gate.Wait(TimeSpan.FromSeconds(30)))
+            {
+                writer.Connection?.Dispose();
+                writer.Connection = null;
+                writer.Gate.Release();
+            }
         }
         foreach (var pool in _readers.Values)
         {
             while (pool.TryTake(out var connection))
                 connection.Dispose();
         }
+        foreach (var connection in _rented.Keys)
+        {
+            if (_rented.TryRemove(connection, out _))
+            {
+                raw.sqlite3_interrupt(connection.Handle);
+                connection.Dispose();
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        CloseAll();
     }
 
     private sealed class Writer

@@ -49,6 +49,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // Entries up to the engine's durable index survived in the database files; replay the rest.
         _applied = Math.Clamp(_engine.DurableIndex(), snapshot.Index, commit);
         _core = new RaftNode(BuildConfig(options), store, _applied);
+        // Where the last membership change before the restart was is not known: compact no lower than here.
+        _lastConfChangeIndex = _applied;
         Network.UpdateMembership(_core.Status.Membership);
         Publish();
         HostLog.Started(logger, options.Id, _applied, store.FirstIndex, store.LastIndex);
@@ -203,6 +205,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             _engine.ApplyCommitted(entry.Index, entry.Data.Span);
         }
         _applied = entry.Index;
+        NoteApplied(entry);
         while (_appliedWaiters.TryPeek(out var waiter, out var index) && index <= _applied)
         {
             _appliedWaiters.Dequeue();
