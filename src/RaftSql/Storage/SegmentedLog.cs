@@ -87,7 +87,11 @@ public sealed class SegmentedLog : IDisposable
     public static SegmentedLog Open(string directory, SegmentedLogOptions? options = null, ILogger? logger = null)
     {
         options ??= new SegmentedLogOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.SegmentBytes, RecordFormat.HeaderSize, nameof(options));
+        if (options.SegmentBytes is < RecordFormat.HeaderSize or > SegmentedLogOptions.MaxSegmentBytes)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.SegmentBytes,
+                $"SegmentBytes must be between {RecordFormat.HeaderSize} and {SegmentedLogOptions.MaxSegmentBytes}.");
+        }
         logger ??= NullLogger.Instance;
         directory = Path.GetFullPath(directory);
         Directory.CreateDirectory(directory);
@@ -112,7 +116,9 @@ public sealed class SegmentedLog : IDisposable
 
     /// <summary>
     /// Entries from <paramref name="from"/> up to (not including) <paramref name="toExclusive"/>, stopping before the
-    /// encoded size would exceed <paramref name="maxBytes"/>, but always at least one entry when the range is not empty.
+    /// encoded size (25-byte header + payload) would exceed <paramref name="maxBytes"/>, but always at least one entry
+    /// when the range is not empty. The range must lie within [<see cref="FirstIndex"/>, <see cref="LastIndex"/> + 1].
+    /// Payloads of one call may share a buffer; each record's checksum is verified on the way.
     /// </summary>
     public IReadOnlyList<LogRecord> Read(ulong from, ulong toExclusive, long maxBytes)
     {
@@ -295,7 +301,10 @@ public sealed class SegmentedLog : IDisposable
         }
     }
 
-    /// <summary>Closes the files. Records appended since the last <see cref="Sync"/> may or may not survive.</summary>
+    /// <summary>
+    /// Closes the files; call it once the writer has stopped. Records appended since the last <see cref="Sync"/>
+    /// may or may not survive a crash (a clean process exit keeps them, as they are already in the OS).
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
