@@ -159,7 +159,7 @@ public sealed partial class RaftNode
         if (snapshot.Index > _log.Committed && !_log.MatchTerm(snapshot.Index, snapshot.Term))
         {
             _log.Restore(snapshot);
-            _membership = snapshot.Membership;
+            SetMembership(snapshot.Membership);
             Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = _term, Index = _log.LastIndex });
             return;
         }
