@@ -45,6 +45,8 @@ internal sealed class ClusterSimulation
 
     public long Steps { get; private set; }
 
+    public SimulationStats Stats => _checker.Stats;
+
     private abstract record SimEvent;
     private sealed record TickEvent(ulong Host) : SimEvent;
     private sealed record ReadyEvent(ulong Host, int Incarnation) : SimEvent;
@@ -166,6 +168,7 @@ internal sealed class ClusterSimulation
             return;
         }
         if (deliver.SnapshotData is not null) target.SnapshotData[m.Snapshot!.Index] = deliver.SnapshotData;
+        if (m.Type == MessageType.TimeoutNow) Stats.TimeoutNowDelivered++;
         target.Raft.Step(m);
         ScheduleReady(target);
         if (deliver.SnapshotData is not null && sender.IsUp)
@@ -271,6 +274,7 @@ internal sealed class ClusterSimulation
     {
         if (RandomUpHost() is not { } host) return;
         host.Crash();
+        Stats.Crashes++;
         _readyScheduled[host.Id] = false;
         Schedule(20 + _rng.Next(500), new RestartEvent(host.Id));
     }

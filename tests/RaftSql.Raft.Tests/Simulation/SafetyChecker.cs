@@ -24,6 +24,8 @@ internal sealed class SafetyChecker : IHostObserver
         public bool Acked { get; set; }
     }
 
+    public SimulationStats Stats { get; } = new();
+
     public ulong MaxCommittedIndex { get; private set; }
 
     /// <summary>The highest index of a write some client has been told is committed.</summary>
@@ -49,6 +51,7 @@ internal sealed class SafetyChecker : IHostObserver
         // Read safety: the read point covers every write acknowledged before the read was issued.
         if (_readFloor.TryGetValue(read.RequestId, out var floor) && read.Index < floor)
             throw new SimulationFailure($"read safety: node {host.Id} read {read.RequestId} at index {read.Index}, but index {floor} was acknowledged before it was issued");
+        Stats.ReadsServed++;
     }
 
     public void OnPersisted(TestHost host, IReadOnlyList<Entry> entries)
@@ -82,6 +85,7 @@ internal sealed class SafetyChecker : IHostObserver
             throw new SimulationFailure($"node {host.Id} installed a snapshot at {snapshot.Index}, which nobody applied");
         if (committed.Term != snapshot.Term)
             throw new SimulationFailure($"node {host.Id} installed snapshot {snapshot.Index}/{snapshot.Term} but {committed.Term} was committed there");
+        Stats.SnapshotsInstalled++;
         var prefixes = PrefixesOf(host.Id);
         prefixes.Clear();
         prefixes[snapshot.Index] = committed.Prefix;
@@ -101,6 +105,7 @@ internal sealed class SafetyChecker : IHostObserver
         {
             _applied[e.Index] = (e.Term, prefix);
             MaxCommittedIndex = Math.Max(MaxCommittedIndex, e.Index);
+            if (e.Type == EntryType.ConfChange && e.Term > 1) Stats.ConfChangesCommitted++; // term 1 = bootstrap
         }
         if (e.Type != EntryType.Normal || e.Data.Length < 8) return;
         var id = ProposalId(e);
@@ -108,6 +113,7 @@ internal sealed class SafetyChecker : IHostObserver
         {
             proposal.Acked = true;
             AckedProposals.Add(id);
+            Stats.WritesAcknowledged++;
             MaxAckedIndex = Math.Max(MaxAckedIndex, e.Index);
         }
     }
@@ -124,6 +130,7 @@ internal sealed class SafetyChecker : IHostObserver
         else
         {
             _leaderOfTerm[node.Term] = host.Id;
+            Stats.LeadersElected++;
             // Leader completeness: a new leader holds every entry committed so far.
             var log = node.Log;
             if (MaxCommittedIndex > 0 && MaxCommittedIndex + 1 >= log.FirstIndex &&
@@ -131,7 +138,9 @@ internal sealed class SafetyChecker : IHostObserver
                 throw new SimulationFailure($"leader completeness: node {host.Id} leads term {node.Term} without committed entry {MaxCommittedIndex}");
         }
         // Lease safety: while the lease holds, no other leader can have acknowledged newer writes.
-        if (node.LeaseValid && node.Log.Committed < MaxAckedIndex)
+        if (!node.LeaseValid) return;
+        Stats.LeaseChecks++;
+        if (node.Log.Committed < MaxAckedIndex)
             throw new SimulationFailure($"lease safety: node {host.Id} holds a lease at commit {node.Log.Committed}, but index {MaxAckedIndex} was acknowledged");
     }
 

@@ -24,13 +24,14 @@ public class SimulationTests(ITestOutputHelper output)
             {
                 Assert.Fail(sim.Describe(e));
             }
-            output.WriteLine($"seed {seed}: {sim.ClusterSize} nodes, {sim.Steps} steps, passed");
+            output.WriteLine($"seed {seed}: {sim.ClusterSize} nodes, {sim.Steps} steps, passed; {sim.Stats}");
             return;
         }
 
         var count = int.TryParse(Environment.GetEnvironmentVariable("RAFTSQL_SIM_SEEDS"), out var n) && n > 0 ? n : DefaultSeeds;
         var failures = new ConcurrentBag<(int Seed, string Message)>();
         long steps = 0;
+        var stats = new SimulationStats();
         var clock = Stopwatch.StartNew();
         Parallel.For(0, count, s =>
         {
@@ -44,8 +45,9 @@ public class SimulationTests(ITestOutputHelper output)
                 failures.Add((s, sim.Describe(e)));
             }
             Interlocked.Add(ref steps, sim.Steps);
+            stats.Add(sim.Stats);
         });
-        output.WriteLine($"{count} seeds, {steps} steps, {clock.Elapsed.TotalSeconds:F1} s, {failures.Count} failed");
+        output.WriteLine($"{count} seeds, {steps} steps, {clock.Elapsed.TotalSeconds:F1} s, {failures.Count} failed; {stats}");
         if (!failures.IsEmpty)
         {
             var sorted = failures.OrderBy(f => f.Seed).ToList();
