@@ -86,6 +86,7 @@ public sealed partial class RaftNode
         if (upToDate.Count(v => _progress[v].AckedRound >= _handOverRound) < _membership.QuorumSize) return;
         SendTimeoutNow(upToDate[0]);
         BecomeFollower(_term, None);
+        _retiredVoter = false; // the voters know the change committed: they no longer need this member
     }
 
     /// <summary>Leader policy: promote a standby that stayed caught up for a full election timeout.</summary>

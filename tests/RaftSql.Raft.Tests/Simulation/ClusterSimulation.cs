@@ -364,6 +364,6 @@ internal sealed class ClusterSimulation
         var h = _hosts[id];
         if (!h.IsUp) return "(down)";
         var s = h.Raft.Status;
-        return $"[{s.State} t{s.Term} lead{s.Leader} commit{s.Commit} applied{s.Applied} last{s.LastIndex} members {s.Membership}]";
+        return $"[{s.State} t{s.Term} lead{s.Leader} commit{s.Commit} applied{s.Applied} last{s.LastIndex} members {s.Membership}{string.Concat(s.Progress.Select(p => $" {p.Key}:{p.Value.State}/{p.Value.Match}/{p.Value.Next}"))}]";
     }
 }
