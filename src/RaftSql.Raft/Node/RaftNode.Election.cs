@@ -41,7 +41,8 @@ public sealed partial class RaftNode
             _heartbeatElapsed = 0;
             BroadcastHeartbeat();
         }
-        MaybePromoteStandby();
+        if (_membership.IsVoter(Id)) MaybePromoteStandby();
+        else MaybeHandOver();
     }
 
     /// <summary>Check-quorum: has a quorum of voters been heard from since the last check? Resets the marks.</summary>
@@ -204,6 +205,7 @@ public sealed partial class RaftNode
         _votes.Clear();
         _progress.Clear();
         _transferee = None;
+        _handOverRound = 0;
         ResetReads();
     }
 

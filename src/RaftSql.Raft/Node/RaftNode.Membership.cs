@@ -4,6 +4,8 @@ public sealed partial class RaftNode
 {
     private ulong _pendingConfIndex;
     private ulong _transferee;
+    private bool _retiredVoter;
+    private ulong _handOverRound;
 
     /// <summary>
     /// Proposes a single-member change. Refused while another change is unapplied, and until the leader
@@ -12,7 +14,7 @@ public sealed partial class RaftNode
     public ProposeResult ProposeConfChange(ConfChange change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        if (_state != RaftState.Leader) return ProposeResult.Fail(ProposeStatus.NotLeader, _leader);
+        if (_state != RaftState.Leader || !_membership.IsVoter(Id)) return ProposeResult.Fail(ProposeStatus.NotLeader, _state == RaftState.Leader ? None : _leader);
         if (_transferee != None) return ProposeResult.Fail(ProposeStatus.TransferInProgress, _leader);
         if (!OwnTermCommitted || _pendingConfIndex > _log.Applied) return ProposeResult.Fail(ProposeStatus.ConfChangeNotReady, _leader);
         if (change.Type == ConfChangeType.Remove && !_membership.Contains(change.Member.Id))
@@ -48,21 +50,43 @@ public sealed partial class RaftNode
 
     private void ApplyConfChange(ConfChange change)
     {
-        _membership = _membership.Apply(change);
+        SetMembership(_membership.Apply(change));
         if (_state != RaftState.Leader) return;
         var targets = _membership.ReplicationTargets;
         foreach (var id in _progress.Keys.Where(id => id != Id && !targets.Contains(id)).ToList()) _progress.Remove(id);
         foreach (var id in targets)
             if (!_progress.ContainsKey(id)) AddProgress(id);
         if (_transferee != None && !_membership.IsVoter(_transferee)) _transferee = None;
-        if (!_membership.IsVoter(Id))
+        // A removed (or demoted) leader keeps leading without counting itself until it can hand over.
+        if (MaybeCommit() || !_membership.IsVoter(Id)) BroadcastAppend();
+    }
+
+    private void SetMembership(Membership next)
+    {
+        if (_membership.IsVoter(Id) && !next.IsVoter(Id)) _retiredVoter = true;
+        else if (next.IsVoter(Id)) _retiredVoter = false;
+        _membership = next;
+    }
+
+    /// <summary>
+    /// A leader that is no longer a voter steps down once a quorum of the voters holds its whole log and
+    /// has been told it is committed (so they apply the change and need no vote from it), handing over
+    /// to the most up-to-date voter with TimeoutNow.
+    /// </summary>
+    private void MaybeHandOver()
+    {
+        if (_log.Committed != _log.LastIndex) return;
+        var upToDate = _membership.Voters.Where(v => _progress.TryGetValue(v, out var pr) && pr.Match == _log.LastIndex).ToList();
+        if (upToDate.Count < _membership.QuorumSize) return;
+        if (_handOverRound == 0)
         {
-            // Removed (or demoted) leader: tell everyone the commit index, then step down.
-            BroadcastAppend();
-            BecomeFollower(_term, None);
+            _handOverRound = _round + 1; // the next heartbeat round carries the final commit index
             return;
         }
-        if (MaybeCommit()) BroadcastAppend();
+        if (upToDate.Count(v => _progress[v].AckedRound >= _handOverRound) < _membership.QuorumSize) return;
+        SendTimeoutNow(upToDate[0]);
+        BecomeFollower(_term, None);
+        _retiredVoter = false; // the voters know the change committed: they no longer need this member
     }
 
     /// <summary>Leader policy: promote a standby that stayed caught up for a full election timeout.</summary>

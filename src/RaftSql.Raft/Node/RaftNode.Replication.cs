@@ -159,7 +159,7 @@ public sealed partial class RaftNode
         if (snapshot.Index > _log.Committed && !_log.MatchTerm(snapshot.Index, snapshot.Term))
         {
             _log.Restore(snapshot);
-            _membership = snapshot.Membership;
+            SetMembership(snapshot.Membership);
             Send(new Message { Type = MessageType.AppendResponse, From = Id, To = m.From, Term = _term, Index = _log.LastIndex });
             return;
         }
@@ -209,7 +209,8 @@ public sealed partial class RaftNode
         pr.ProbeSent = false;
         // A full window with a live follower means answers were lost: free a slot to make progress.
         if (pr.State == ProgressState.Replicate && pr.Inflights.Full) pr.Inflights.FreeFirst();
-        if (pr.Match < _log.LastIndex) SendAppend(m.From, sendIfEmpty: false);
+        // An empty append also uncovers appends lost in the replicate state: the follower rejects it.
+        if (pr.Match < _log.LastIndex) SendAppend(m.From, sendIfEmpty: true);
         if (m.Context > pr.AckedRound)
         {
             pr.AckedRound = m.Context;

@@ -47,7 +47,7 @@ public sealed partial class RaftNode
         // The membership is that of the applied index: replay the changes the host applied after the snapshot.
         if (appliedIndex > snapshot.Index)
             foreach (var e in storage.Entries(snapshot.Index + 1, appliedIndex + 1, long.MaxValue))
-                if (e.Type == EntryType.ConfChange) _membership = _membership.Apply(ConfChange.Decode(e.Data.Span));
+                if (e.Type == EntryType.ConfChange) SetMembership(_membership.Apply(ConfChange.Decode(e.Data.Span)));
 
         _term = hardState.Term;
         _vote = hardState.Vote;
@@ -70,7 +70,13 @@ public sealed partial class RaftNode
 
     internal RaftLog Log => _log;
 
-    private bool IsPromotable => _membership.IsVoter(Id) && _log.PendingSnapshot is null;
+    /// <summary>
+    /// Voters campaign; so does a member whose own removal (or demotion) it applied: it may hold the
+    /// longest log while the remaining voters, not yet knowing the change committed, still need its vote.
+    /// Winning, it only hands leadership over (see <see cref="MaybeHandOver"/>).
+    /// </summary>
+    private bool IsPromotable =>
+        (_membership.IsVoter(Id) || _retiredVoter) && _membership.Voters.Count > 0 && _log.PendingSnapshot is null;
 
     private HardState CurrentHardState => new(_term, _vote, _log.Committed);
 
@@ -85,7 +91,7 @@ public sealed partial class RaftNode
     /// <summary>Proposes application data; on success it is appended (not yet committed) at the returned index.</summary>
     public ProposeResult Propose(ReadOnlyMemory<byte> data)
     {
-        if (_state != RaftState.Leader) return ProposeResult.Fail(ProposeStatus.NotLeader, _leader);
+        if (_state != RaftState.Leader || !_membership.IsVoter(Id)) return ProposeResult.Fail(ProposeStatus.NotLeader, _state == RaftState.Leader ? None : _leader);
         if (_transferee != None) return ProposeResult.Fail(ProposeStatus.TransferInProgress, _leader);
         long size = data.Length + Entry.Overhead;
         if (size > _config.MaxBytesPerMessage) return ProposeResult.Fail(ProposeStatus.Dropped, _leader);

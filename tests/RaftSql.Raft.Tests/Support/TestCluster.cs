@@ -14,12 +14,33 @@ internal sealed class TestCluster
     private ulong _seed;
 
     public TestCluster(int voters, Func<RaftConfig, RaftConfig>? configure = null)
+        : this(voters, _ => [], configure)
+    {
+    }
+
+    /// <summary>
+    /// A cluster whose members start with the bootstrap entries (indexes 1..voters, term 1) followed by
+    /// entries of the given terms, e.g. to set up the diverging logs of the Raft paper's figures.
+    /// </summary>
+    public TestCluster(int voters, Func<ulong, ulong[]> extraTerms, Func<RaftConfig, RaftConfig>? configure = null)
     {
         _configure = configure ?? (c => c);
-        var members = Enumerable.Range(1, voters).Select(i => new Member((ulong)i, MemberRole.Voter, $"node{i}")).ToList();
-        foreach (var m in members) Hosts[m.Id] = new TestHost(m.Id, MemoryStorage.Bootstrap(members), ConfigFor);
+        Members = Enumerable.Range(1, voters).Select(i => new Member((ulong)i, MemberRole.Voter, $"node{i}")).ToList();
+        // Every member starts in the highest term any log mentions, as it would have seen it.
+        var term = Members.SelectMany(m => extraTerms(m.Id)).DefaultIfEmpty(1UL).Max();
+        foreach (var m in Members)
+        {
+            var storage = MemoryStorage.Bootstrap(Members);
+            var terms = extraTerms(m.Id);
+            var first = storage.LastIndex + 1;
+            storage.Append([.. terms.Select((t, i) => new Entry(t, first + (ulong)i, EntryType.Normal, new byte[] { (byte)t }))]);
+            storage.SetHardState(storage.HardState with { Term = term });
+            Hosts[m.Id] = new TestHost(m.Id, storage, ConfigFor);
+        }
         ProcessAll();
     }
+
+    public IReadOnlyList<Member> Members { get; }
 
     public Dictionary<ulong, TestHost> Hosts { get; } = [];
 

@@ -52,7 +52,7 @@ internal sealed class TestHost
     public void Crash() => Node = null; // everything not persisted through a Ready is lost
 
     /// <summary>Processes one Ready the way a real host must: persist, then send, then apply.</summary>
-    public IReadOnlyList<Message> ProcessReady(Action<TestHost, Entry>? onApply = null, Action<TestHost, IReadOnlyList<Entry>>? onPersist = null)
+    public IReadOnlyList<Message> ProcessReady(IHostObserver? observer = null)
     {
         var node = Raft;
         if (!node.HasReady) return [];
@@ -62,10 +62,11 @@ internal sealed class TestHost
             Storage.ApplySnapshot(snapshot);
             StateMachine = [.. SnapshotData[snapshot.Index]];
             AppliedIndex = snapshot.Index;
+            observer?.OnSnapshotInstalled(this, snapshot);
         }
         Storage.Append(ready.Entries);
         if (ready.HardState is { } hardState) Storage.SetHardState(hardState);
-        onPersist?.Invoke(this, ready.Entries);
+        observer?.OnPersisted(this, ready.Entries);
         foreach (var e in ready.CommittedEntries)
         {
             if (e.Index <= AppliedIndex) continue;
@@ -73,9 +74,10 @@ internal sealed class TestHost
             AppliedIndex = e.Index;
             if (e.Type == EntryType.ConfChange) AppliedConfChanges.Add(e);
             else if (e.Data.Length > 0) StateMachine.Add(e);
-            onApply?.Invoke(this, e);
+            observer?.OnApplied(this, e);
         }
         ReadStates.AddRange(ready.ReadStates);
+        foreach (var read in ready.ReadStates) observer?.OnReadState(this, read);
         node.Advance(ready);
         return ready.Messages;
     }
@@ -91,4 +93,16 @@ internal sealed class TestHost
 
     /// <summary>The snapshot data to stream with a Snapshot message from this host.</summary>
     public List<Entry> SnapshotFor(SnapshotMetadata metadata) => SnapshotData[metadata.Index];
+}
+
+/// <summary>Lets a checker watch what a host persists, installs and applies.</summary>
+internal interface IHostObserver
+{
+    void OnSnapshotInstalled(TestHost host, SnapshotMetadata snapshot);
+
+    void OnPersisted(TestHost host, IReadOnlyList<Entry> entries);
+
+    void OnApplied(TestHost host, Entry entry);
+
+    void OnReadState(TestHost host, ReadState read);
 }
