@@ -198,6 +198,18 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>The WAL file's bytes (for tests that simulate a crash by copying files).</summary>
+    internal byte[] ReadWalFile(string database)
+    {
+        var db = Get(database);
+        lock (db.AnchorGate)
+        {
+            var bytes = new byte[db.WalFile!.Length];
+            db.WalFile.Read(bytes, 0);
+            return bytes;
+        }
+    }
+
     private void ApplyTo(ReplicatedDatabase db, ulong raftIndex, FrameSet frames)
     {
         if (db.TryTakeCommittedLocally(raftIndex, out var inFlight, out var written))
