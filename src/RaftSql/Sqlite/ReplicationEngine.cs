@@ -425,6 +425,10 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             db.Anchor = null;
         }
         _vfs.Remove(db);
+        if (db.Index.MappedClients == 0)
+        {
+            db.Index.Dispose();
+        }
     }
 
     private SqliteConnection NewConnection(string path, SqliteOpenMode mode)
