@@ -153,7 +153,11 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         var db = Get(database);
         lock (db.AnchorGate)
         {
-            Execute(db.Anchor!, truncate ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+            if (db.Anchor == null)
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' was closed.");
+            }
+            Execute(db.Anchor, truncate ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
         }
     }
 
