@@ -153,7 +153,11 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         var db = Get(database);
         lock (db.AnchorGate)
         {
-            Execute(db.Anchor!, truncate ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+            if (db.Anchor == null)
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' was closed.");
+            }
+            Execute(db.Anchor, truncate ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
         }
     }
 
@@ -194,6 +198,18 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         {
             var bytes = new byte[db.DatabaseFile!.Length];
             db.DatabaseFile.Read(bytes, 0);
+            return bytes;
+        }
+    }
+
+    /// <summary>The WAL file's bytes (for tests that simulate a crash by copying files).</summary>
+    internal byte[] ReadWalFile(string database)
+    {
+        var db = Get(database);
+        lock (db.AnchorGate)
+        {
+            var bytes = new byte[db.WalFile!.Length];
+            db.WalFile.Read(bytes, 0);
             return bytes;
         }
     }
@@ -413,6 +429,10 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             db.Anchor = null;
         }
         _vfs.Remove(db);
+        if (db.Index.MappedClients == 0)
+        {
+            db.Index.Dispose();
+        }
     }
 
     private SqliteConnection NewConnection(string path, SqliteOpenMode mode)

@@ -27,14 +27,14 @@ internal sealed class TestCluster : IDisposable
 
     public string Directory(string node) => Path.Combine(_root, node);
 
-    public ReplicationEngine Start(string node, IFrameCommitter? committer, bool attach = true)
+    public ReplicationEngine Start(string node, IFrameCommitter? committer, bool attach = true, TimeSpan? maintenance = null)
     {
         var engine = new ReplicationEngine(new EngineOptions
         {
             DataDirectory = Directory(node),
             Committer = committer,
             CommitTimeout = TimeSpan.FromSeconds(30),
-            MaintenanceInterval = Maintenance,
+            MaintenanceInterval = maintenance ?? Maintenance,
             CheckpointThresholdFrames = 200,
         });
         _engines.Add(engine);

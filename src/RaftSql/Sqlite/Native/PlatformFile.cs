@@ -57,12 +57,19 @@ internal sealed unsafe class PlatformFile : IDisposable
         }
     }
 
+    // The unix VFS moves at most 128 KiB per call (SQLite itself never asks for more than a page).
+    private const int MaxTransfer = 64 * 1024;
+
     /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes; a short read is an error.</summary>
     public void Read(Span<byte> buffer, long offset)
     {
         fixed (byte* p = buffer)
         {
-            Check(_file->Methods->Read(_file, p, buffer.Length, offset), "read");
+            for (var done = 0; done < buffer.Length; done += MaxTransfer)
+            {
+                var count = Math.Min(MaxTransfer, buffer.Length - done);
+                Check(_file->Methods->Read(_file, p + done, count, offset + done), $"read {count} bytes at {offset + done} from");
+            }
         }
     }
 
@@ -70,7 +77,11 @@ internal sealed unsafe class PlatformFile : IDisposable
     {
         fixed (byte* p = data)
         {
-            Check(_file->Methods->Write(_file, p, data.Length, offset), "write");
+            for (var done = 0; done < data.Length; done += MaxTransfer)
+            {
+                var count = Math.Min(MaxTransfer, data.Length - done);
+                Check(_file->Methods->Write(_file, p + done, count, offset + done), $"write {count} bytes at {offset + done} to");
+            }
         }
     }
 
