@@ -190,13 +190,19 @@ internal sealed class Connection : IAsyncDisposable
         await _sendLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            // Completing tries to flush what a failed send left buffered; the socket is closed, so that fails.
             await _pipeWriter.CompleteAsync().ConfigureAwait(false);
-            await _pipeReader.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ConnectionFailure.IsConnectionLoss(ex))
+        {
+            // Nothing more can be sent anyway.
         }
         finally
         {
             _sendLock.Release();
         }
+
+        await _pipeReader.CompleteAsync().ConfigureAwait(false);
     }
 
     private async Task FlushLeftoversAsync()
