@@ -17,11 +17,13 @@ internal static class ClientRequestLoop
     public const int DefaultMaxConcurrentRequests = 64;
 
     /// <summary>Serves until the client closes the connection (returns) or sends bad input (throws
-    /// ProtocolError/MessageTooLarge). Requests still running are awaited before returning.</summary>
+    /// ProtocolError/MessageTooLarge). Handlers get a token that fires when the server stops or the
+    /// connection ends; requests still running are awaited before returning.</summary>
     public static async Task ServeAsync(Connection connection, ClientRequestHandler handler, ILogger logger,
         CancellationToken stopping, int maxConcurrentRequests = DefaultMaxConcurrentRequests)
     {
         using var slots = new SemaphoreSlim(maxConcurrentRequests, maxConcurrentRequests);
+        using var connectionEnded = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         try
         {
             while (true)
@@ -44,11 +46,12 @@ internal static class ClientRequestLoop
                     return;
                 }
 
-                _ = AnswerAsync(connection, request, handler, logger, slots, stopping);
+                _ = AnswerAsync(connection, request, handler, logger, slots, connectionEnded.Token, stopping);
             }
         }
         finally
         {
+            await connectionEnded.CancelAsync().ConfigureAwait(false);
             // Holding every slot means no request is running any more.
             for (int i = 0; i < maxConcurrentRequests; i++)
             {
@@ -58,14 +61,14 @@ internal static class ClientRequestLoop
     }
 
     private static async Task AnswerAsync(Connection connection, ClientRequest request, ClientRequestHandler handler,
-        ILogger logger, SemaphoreSlim slots, CancellationToken stopping)
+        ILogger logger, SemaphoreSlim slots, CancellationToken connectionEnded, CancellationToken stopping)
     {
         try
         {
             ClientResponse response;
             try
             {
-                response = await handler(request, stopping).ConfigureAwait(false);
+                response = await handler(request, connectionEnded).ConfigureAwait(false);
             }
             catch (RaftSqlException ex)
             {
@@ -77,6 +80,10 @@ internal static class ClientRequestLoop
                 {
                     Error = ClientErrors.ToError(new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node is stopping.")),
                 };
+            }
+            catch (OperationCanceledException) when (connectionEnded.IsCancellationRequested)
+            {
+                return; // the client is gone; nobody is waiting for this answer
             }
 
             response.RequestId = request.RequestId;

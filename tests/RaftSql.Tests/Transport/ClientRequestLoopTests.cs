@@ -63,6 +63,27 @@ public class ClientRequestLoopTests
     }
 
     [Fact]
+    public async Task Running_requests_are_cancelled_when_their_client_goes_away()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TransportServer server = Start(async (_, cancellationToken) =>
+        {
+            using CancellationTokenRegistration registration = cancellationToken.Register(() => cancelled.TrySetResult());
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return new ClientResponse();
+        });
+        ClientConnection client = await ConnectAsync(server);
+        _ = client.SendAsync(TestServer.Execute("x"));
+        await started.Task.WaitAsync(Eventually.Patience);
+
+        await client.DisposeAsync();
+
+        await cancelled.Task.WaitAsync(Eventually.Patience);
+    }
+
+    [Fact]
     public async Task No_more_than_the_allowed_number_of_requests_run_at_once()
     {
         const int limit = 2;
