@@ -73,7 +73,9 @@ internal sealed class ClientConnection : IAsyncDisposable
             deadline.CancelAfter(timeout);
             try
             {
-                await SendRequestAsync(request, deadline.Token).ConfigureAwait(false);
+                // Not awaited on its own: a send stuck behind a peer that stopped reading must not
+                // outlive the deadline. A failed send completes the answer with its error.
+                _ = SendRequestAsync(request, answer, deadline.Token);
                 return await answer.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -96,31 +98,38 @@ internal sealed class ClientConnection : IAsyncDisposable
         _closing.Dispose();
     }
 
-    private async Task SendRequestAsync(ClientRequest request, CancellationToken cancellationToken)
+    private async Task SendRequestAsync(ClientRequest request, TaskCompletionSource<ClientResponse> answer,
+        CancellationToken cancellationToken)
     {
-        if (_options.Faults is { } faults)
-        {
-            FaultDecision decision = faults.Decide(_options.LocalNodeId, ServerNodeId);
-            if (!decision.Deliver)
-            {
-                return; // lost on the way: the caller times out, as over a real partition
-            }
-
-            if (decision.Delay > TimeSpan.Zero)
-            {
-                await Task.Delay(decision.Delay, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
         try
         {
+            if (_options.Faults is { } faults)
+            {
+                FaultDecision decision = faults.Decide(_options.LocalNodeId, ServerNodeId);
+                if (!decision.Deliver)
+                {
+                    return; // lost on the way: the caller times out, as over a real partition
+                }
+
+                await Task.Delay(decision.Delay, cancellationToken).ConfigureAwait(false);
+            }
+
             await _connection.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The caller gave up (deadline or cancellation) and reports that itself.
         }
         catch (Exception ex) when (ConnectionFailure.IsConnectionLoss(ex))
         {
-            Close(new RaftSqlException(RaftSqlErrorCode.Unavailable, $"Lost the connection to {_address}: {ex.Message}", ex));
-            ThrowIfClosed();
-            throw;
+            var reason = new RaftSqlException(RaftSqlErrorCode.Unavailable, $"Lost the connection to {_address}: {ex.Message}", ex);
+            Close(reason);
+            answer.TrySetException(reason);
+        }
+        catch (Exception ex)
+        {
+            // MessageTooLarge and the like: this request fails, the connection stays usable.
+            answer.TrySetException(ex);
         }
     }
 

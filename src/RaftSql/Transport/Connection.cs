@@ -18,6 +18,7 @@ internal sealed class Connection : IAsyncDisposable
     private readonly FrameWriter _writer;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private int _disposed;
+    private int _queuedSenders;
 
     internal Connection(Socket socket, TransportOptions options)
     {
@@ -88,11 +89,28 @@ internal sealed class Connection : IAsyncDisposable
     public Task SendAsync(IMessage message, CancellationToken cancellationToken) =>
         SendAsync([message], cancellationToken);
 
-    /// <summary>Sends messages with a single flush. <paramref name="cancellationToken"/> only cancels
-    /// the wait for the send lock: a frame, once started, is always finished so the stream stays framed.</summary>
+    /// <summary>
+    /// Sends messages as whole frames. <paramref name="cancellationToken"/> only cancels the wait for
+    /// the send lock: a frame, once started, is always finished so the stream stays framed.
+    /// When other senders are queued behind this one, the flush is left to the last of them, so a burst
+    /// of concurrent messages costs one write to the socket instead of one each.
+    /// </summary>
     public async Task SendAsync(IReadOnlyList<IMessage> messages, CancellationToken cancellationToken)
     {
-        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _queuedSenders);
+        try
+        {
+            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Decrement(ref _queuedSenders);
+            // The sender ahead of us may have counted on us to flush its frames.
+            _ = FlushLeftoversAsync();
+            throw;
+        }
+
+        Interlocked.Decrement(ref _queuedSenders);
         try
         {
             if (Volatile.Read(ref _disposed) != 0)
@@ -109,8 +127,11 @@ internal sealed class Connection : IAsyncDisposable
             }
             finally
             {
-                // Frames buffered before an oversized one are whole and valid: send them.
-                await _writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                // Frames buffered before an oversized one are whole and valid: they go out too.
+                if (Volatile.Read(ref _queuedSenders) == 0)
+                {
+                    await _writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                }
             }
         }
         finally
@@ -169,8 +190,34 @@ internal sealed class Connection : IAsyncDisposable
         await _sendLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            // Completing tries to flush what a failed send left buffered; the socket is closed, so that fails.
             await _pipeWriter.CompleteAsync().ConfigureAwait(false);
-            await _pipeReader.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ConnectionFailure.IsConnectionLoss(ex))
+        {
+            // Nothing more can be sent anyway.
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+
+        await _pipeReader.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private async Task FlushLeftoversAsync()
+    {
+        await _sendLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                await _writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ConnectionFailure.IsConnectionLoss(ex))
+        {
+            // The connection is gone; whoever reads from it learns that on its own.
         }
         finally
         {

@@ -15,7 +15,8 @@ internal readonly record struct NodeAddress(string Host, int Port)
         }
 
         int colon = address.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port)
+        // A bare IPv6 literal has colons but no port; it must be written as [v6]:port.
+        if (colon <= 0 || address.AsSpan(0, colon).Contains(':') || !int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port)
             || port is < 1 or > 65535)
         {
             throw new FormatException($"'{address}' is not a host:port address.");

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using RaftSql.Protocol;
 
 namespace RaftSql.Transport;
 
@@ -44,4 +45,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 3021, Level = LogLevel.Warning, Message = "Client connection to {Address} closed after bad input: {Reason}")]
     public static partial void ClientProtocolViolation(ILogger logger, string address, string reason);
+
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Error, Message = "Handling a {Request} request from {EndPoint} failed; closing the connection")]
+    public static partial void RequestFailed(ILogger logger, Exception exception, ClientRequest.RequestOneofCase request, EndPoint? endPoint);
 }

@@ -127,17 +127,16 @@ internal sealed class TransportServer : IAsyncDisposable
             }
 
             var connection = new Connection(socket, _options);
-            Task serving = ServeAsync(connection);
-            _connections[connection] = serving;
-            // Registered after the add, so the removal can never run first.
-            _ = serving.ContinueWith(_ => _connections.TryRemove(connection, out Task? _), CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            // Tracked before it starts, so its own removal (in ServeAsync) always comes after the add,
+            // and it runs on the thread pool, never holding up the accept loop.
+            var serving = new Task<Task>(() => ServeAsync(connection));
+            _connections[connection] = serving.Unwrap();
+            serving.Start(TaskScheduler.Default);
         }
     }
 
     private async Task ServeAsync(Connection connection)
     {
-        await Task.Yield(); // never run a handshake on the accept loop
         ProtocolKind kind = default;
         try
         {
@@ -174,6 +173,7 @@ internal sealed class TransportServer : IAsyncDisposable
         finally
         {
             await connection.DisposeAsync().ConfigureAwait(false);
+            _connections.TryRemove(connection, out _);
         }
     }
 

@@ -120,6 +120,19 @@ public class ClientConnectionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_oversized_request_fails_alone_and_the_connection_stays_usable()
+    {
+        await using TestServer server = TestServer.Start();
+        var options = new ClientConnectionOptions { Transport = new TransportOptions { MaxMessageSize = 64 } };
+        await using ClientConnection client = await ClientConnection.ConnectAsync(server.Address, options);
+
+        var error = await Assert.ThrowsAsync<RaftSqlException>(() => client.SendAsync(TestServer.Execute(new string('9', 100))));
+
+        Assert.Equal(RaftSqlErrorCode.MessageTooLarge, error.Code);
+        Assert.Equal(4, (await client.SendAsync(TestServer.Execute("4"))).ExecuteResult.RowsAffected);
+    }
+
+    [Fact]
     public async Task Injected_faults_drop_requests_between_blocked_nodes()
     {
         await using TestServer server = TestServer.Start();

@@ -1,15 +1,17 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging.Abstractions;
 using RaftSql.Protocol;
 using RaftSql.Transport;
 
 namespace RaftSql.Tests.Transport;
 
 /// <summary>
-/// A transport server on 127.0.0.1 with test handlers. Client protocol: an Execute request whose SQL is
-/// a number is answered with that number as rows_affected, each on its own task so answers overtake
-/// each other; SQL "never" is never answered; SQL "close" ends the connection. Peer protocol: received
+/// A transport server on 127.0.0.1 with test handlers. Client protocol (through ClientRequestLoop): an
+/// Execute request whose SQL is a number is answered with that number as rows_affected; SQL "never" is
+/// never answered; SQL "close" ends the connection. Peer protocol: received
 /// envelopes are collected in <see cref="PeerMessages"/>.
 /// </summary>
 internal sealed class TestServer : IAsyncDisposable
@@ -54,33 +56,24 @@ internal sealed class TestServer : IAsyncDisposable
         }
     }
 
-    private static async Task ServeClientAsync(Connection connection, CancellationToken stopping)
-    {
-        var answering = new List<Task>();
-        try
+    private static Task ServeClientAsync(Connection connection, CancellationToken stopping) =>
+        ClientRequestLoop.ServeAsync(connection, async (request, cancellationToken) =>
         {
-            while (await connection.ReceiveAsync(ClientRequest.Parser, stopping) is { } request)
+            switch (request.Execute?.Sql)
             {
-                if (request.Execute?.Sql == "close")
-                {
-                    return;
-                }
-
-                if (request.Execute?.Sql != "never")
-                {
-                    answering.Add(Task.Run(() => connection.SendAsync(Answer(request), stopping), stopping));
-                }
+                case "close":
+                    connection.Abort();
+                    break;
+                case "never":
+                    break;
+                default:
+                    return new ClientResponse
+                    {
+                        ExecuteResult = new ExecuteResult { RowsAffected = long.Parse(request.Execute!.Sql, CultureInfo.InvariantCulture) },
+                    };
             }
-        }
-        finally
-        {
-            await Task.WhenAll(answering).ContinueWith(_ => { }, TaskScheduler.Default);
-        }
-    }
 
-    private static ClientResponse Answer(ClientRequest request) => new()
-    {
-        RequestId = request.RequestId,
-        ExecuteResult = new ExecuteResult { RowsAffected = long.Parse(request.Execute.Sql, CultureInfo.InvariantCulture) },
-    };
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new UnreachableException();
+        }, NullLogger.Instance, stopping);
 }

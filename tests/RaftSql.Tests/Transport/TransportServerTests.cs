@@ -1,3 +1,4 @@
+using System.Net;
 using Google.Protobuf;
 using RaftSql.Protocol;
 using RaftSql.Transport;
@@ -137,10 +138,43 @@ public class TransportServerTests
         await server.DisposeAsync();
 
         Assert.Equal(0, server.Server.ConnectionCount);
-        var error = await Assert.ThrowsAsync<RaftSqlException>(() => pending);
-        Assert.Equal(RaftSqlErrorCode.Unavailable, error.Code);
+        // The request loop answers NodeStopped when it gets to send before the socket closes.
+        var error = await Assert.ThrowsAsync<RaftSqlException>(async () => (await pending).ThrowIfError());
+        Assert.Contains(error.Code, new[] { RaftSqlErrorCode.NodeStopped, RaftSqlErrorCode.Unavailable });
         var refused = await Assert.ThrowsAsync<RaftSqlException>(() => ClientConnection.ConnectAsync(server.Address));
         Assert.Equal(RaftSqlErrorCode.Unavailable, refused.Code);
+    }
+
+    [Fact]
+    public async Task A_failing_handler_is_logged_and_the_server_keeps_serving()
+    {
+        const int handlerFailedEvent = 3006;
+        var logs = new CapturingLoggerFactory();
+        await using var server = new TransportServer(new IPEndPoint(IPAddress.Loopback, 0), 1, loggerFactory: logs);
+        int calls = 0;
+        server.Register(ProtocolKind.Client, async (connection, stopping) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                throw new InvalidOperationException("handler bug");
+            }
+
+            ClientRequest? request = await connection.ReceiveAsync(ClientRequest.Parser, stopping);
+            await connection.SendAsync(new ClientResponse { RequestId = request!.RequestId, Ack = new Ack() }, stopping);
+        });
+        server.Start();
+        string address = $"127.0.0.1:{server.LocalEndPoint.Port}";
+
+        await using (ClientConnection failing = await ClientConnection.ConnectAsync(address))
+        {
+            var error = await Assert.ThrowsAsync<RaftSqlException>(() => failing.SendAsync(new ClientRequest { GetLeader = new GetLeaderRequest() }));
+            Assert.Equal(RaftSqlErrorCode.Unavailable, error.Code);
+        }
+
+        await using ClientConnection working = await ClientConnection.ConnectAsync(address);
+        ClientResponse response = await working.SendAsync(new ClientRequest { GetLeader = new GetLeaderRequest() });
+        Assert.Equal(ClientResponse.ResponseOneofCase.Ack, response.ResponseCase);
+        Assert.True(logs.Contains(handlerFailedEvent));
     }
 
     private static async Task AssertStillServingAsync(TestServer server, ClientConnection bystander)
