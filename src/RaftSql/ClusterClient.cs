@@ -89,7 +89,7 @@ public sealed class ClusterClient : IAsyncDisposable
     {
         var request = new ClientRequest
         {
-            Query = new QueryRequest { Database = database, Sql = sql, Consistency = ErrorMapper.ToWire(consistency) },
+            Query = new QueryRequest { Database = database, Sql = sql, Consistency = WireMapper.ToWire(consistency) },
         };
         if (parameters is not null)
             request.Query.Parameters.AddRange(parameters.Select(p => SqlValues.ToWireParameter(p.Key, p.Value)));
@@ -178,7 +178,7 @@ public sealed class ClusterClient : IAsyncDisposable
                     return response;
                 var code = (RaftSqlErrorCode)response.Error.Code;
                 if (code is not (RaftSqlErrorCode.NotLeader or RaftSqlErrorCode.NoLeader))
-                    throw ErrorMapper.FromWire(response);
+                    throw WireMapper.Unexpected(response);
                 target = response.Error.LeaderHint?.Address is { Length: > 0 } hint ? hint : null;
             }
             if (DateTime.UtcNow > deadline)
@@ -200,7 +200,7 @@ public sealed class ClusterClient : IAsyncDisposable
             {
                 var response = await SendAsync(address, request.Clone(), cancellationToken).ConfigureAwait(false);
                 if (response.ResponseCase == ClientResponse.ResponseOneofCase.Error)
-                    throw ErrorMapper.FromWire(response);
+                    throw WireMapper.Unexpected(response);
                 return (address, response);
             }
             catch (RaftSqlException ex) when (ex.Code is RaftSqlErrorCode.Unavailable or RaftSqlErrorCode.NodeStopped)
@@ -243,7 +243,7 @@ public sealed class ClusterClient : IAsyncDisposable
     private static void Expect(ClientResponse response, ClientResponse.ResponseOneofCase expected)
     {
         if (response.ResponseCase != expected)
-            throw ErrorMapper.FromWire(response);
+            throw WireMapper.Unexpected(response);
     }
 
     public async ValueTask DisposeAsync()

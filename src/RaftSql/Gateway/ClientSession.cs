@@ -25,7 +25,6 @@ internal sealed class ClientSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<ulong, Cursor> _cursors = new();
     private readonly ConcurrentDictionary<ulong, string> _dumps = new();
-    private readonly ConcurrentDictionary<Task, byte> _running = new();
     private long _nextId;
 
     public ClientSession(Connection connection, NodeServices services, ILogger logger)
@@ -38,53 +37,27 @@ internal sealed class ClientSession : IAsyncDisposable
     public static async Task ServeAsync(Connection connection, NodeServices services, ILogger logger, CancellationToken stopping)
     {
         await using var session = new ClientSession(connection, services, logger);
-        await session.RunAsync(stopping).ConfigureAwait(false);
+        await ClientRequestLoop.ServeAsync(connection, session.AnswerAsync, logger, stopping).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(CancellationToken stopping)
+    private async Task<ClientResponse> AnswerAsync(ClientRequest request, CancellationToken cancellationToken)
     {
-        while (await _connection.ReceiveAsync(ClientRequest.Parser, stopping).ConfigureAwait(false) is { } request)
-        {
-            var task = Task.Run(() => AnswerAsync(request, stopping), stopping);
-            _running[task] = 0;
-            _ = task.ContinueWith(t => _running.TryRemove(t, out _), TaskScheduler.Default);
-        }
-    }
-
-    private async Task AnswerAsync(ClientRequest request, CancellationToken stopping)
-    {
-        ClientResponse response;
         try
         {
-            response = await HandleAsync(request, stopping).ConfigureAwait(false);
+            return await HandleAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (RaftSqlException ex)
+        catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.NotLeader)
         {
-            response = new ClientResponse { Error = ErrorMapper.ToWire(ex, LeaderHint(ex.Code)) };
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            response = new ClientResponse { Error = ErrorMapper.ToWire(new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node is stopping.")) };
+            return new ClientResponse { Error = ClientErrors.ToError(ex, LeaderHint()) };
         }
         catch (ArgumentException ex)
         {
-            response = new ClientResponse { Error = ErrorMapper.ToWire(new RaftSqlException(RaftSqlErrorCode.ProtocolError, ex.Message)) };
-        }
-        response.RequestId = request.RequestId;
-        try
-        {
-            await _connection.SendAsync(response, stopping).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The client went away; its cursors are released with the session.
+            throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, ex.Message, ex);
         }
     }
 
-    private Protocol.NodeInfo? LeaderHint(RaftSqlErrorCode code)
+    private Protocol.NodeInfo? LeaderHint()
     {
-        if (code != RaftSqlErrorCode.NotLeader)
-            return null;
         var status = _services.Host.Status;
         var leader = status.Membership.Find(status.LeaderId);
         return leader is null ? null : WireMapper.ToWire(new RaftSql.NodeInfo(leader.Id, leader.Address, WireMapper.ToNodeRole(leader.Role)), true);
@@ -216,7 +189,7 @@ internal sealed class ClientSession : IAsyncDisposable
     private async Task<ClientResponse> QueryAsync(QueryRequest query, CancellationToken ct)
     {
         RejectTransaction(query.TransactionId);
-        var consistency = ErrorMapper.FromWire(query.Consistency);
+        var consistency = WireMapper.FromWire(query.Consistency);
         var router = _services.Router;
         if (!await router.PrepareLocalReadAsync(query.Database, consistency, query.MinIndex, ct).ConfigureAwait(false))
         {
@@ -309,14 +282,6 @@ internal sealed class ClientSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            await Task.WhenAll(_running.Keys).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-        {
-            // Stopping: unanswered requests are the client's to retry.
-        }
         foreach (var cursor in _cursors.Values)
             cursor.Dispose();
         _cursors.Clear();

@@ -1,5 +1,6 @@
 using RaftSql.Hosting;
 using RaftSql.Protocol;
+using RaftSql.Transport;
 
 namespace RaftSql.Gateway;
 
@@ -101,7 +102,7 @@ internal sealed class RequestRouter
             var r = response.ExecuteResult;
             return new ExecuteResult(r.RowsAffected, r.LastInsertRowid, r.RaftIndex);
         }
-        var error = ErrorMapper.FromWire(response);
+        var error = WireMapper.Unexpected(response);
         if (error.Code is RaftSqlErrorCode.NotLeader or RaftSqlErrorCode.NoLeader)
             return null;
         throw error;
@@ -175,7 +176,7 @@ internal sealed class RequestRouter
         var leaderId = _host.Status.LeaderId;
         var request = new ClientRequest
         {
-            Query = new QueryRequest { Database = database, Sql = sql, Consistency = ErrorMapper.ToWire(consistency) },
+            Query = new QueryRequest { Database = database, Sql = sql, Consistency = WireMapper.ToWire(consistency) },
         };
         request.Query.Parameters.AddRange(parameters);
         ClientResponse response;
@@ -192,7 +193,7 @@ internal sealed class RequestRouter
         while (true)
         {
             if (response.ResponseCase != ClientResponse.ResponseOneofCase.RowPage)
-                throw ErrorMapper.FromWire(response);
+                throw WireMapper.Unexpected(response);
             var page = response.RowPage;
             if (columns.Count == 0)
                 columns.AddRange(page.Columns.Select(c => c.Name));

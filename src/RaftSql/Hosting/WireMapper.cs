@@ -119,4 +119,26 @@ internal static class WireMapper
         new() { Id = node.Id, Address = node.Address, Role = ToWire(node.Role), IsLeader = isLeader };
 
     public static NodeInfo FromWire(Protocol.NodeInfo node) => new(node.Id, node.Address, FromWire(node.Role));
+
+    public static Protocol.ReadConsistency ToWire(ReadConsistency consistency) => consistency switch
+    {
+        ReadConsistency.Local => Protocol.ReadConsistency.Local,
+        ReadConsistency.Lease => Protocol.ReadConsistency.Lease,
+        ReadConsistency.Linearizable => Protocol.ReadConsistency.Linearizable,
+        _ => Protocol.ReadConsistency.Session,
+    };
+
+    public static ReadConsistency FromWire(Protocol.ReadConsistency consistency) => consistency switch
+    {
+        Protocol.ReadConsistency.Local => ReadConsistency.Local,
+        Protocol.ReadConsistency.Lease => ReadConsistency.Lease,
+        Protocol.ReadConsistency.Linearizable => ReadConsistency.Linearizable,
+        _ => ReadConsistency.Session,
+    };
+
+    /// <summary>The error to raise for a response that is not the expected kind.</summary>
+    public static RaftSqlException Unexpected(Protocol.ClientResponse response) =>
+        response.ResponseCase == Protocol.ClientResponse.ResponseOneofCase.Error
+            ? Transport.ClientErrors.ToException(response.Error)
+            : new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Unexpected response {response.ResponseCase}.");
 }

@@ -6,7 +6,7 @@ namespace RaftSql.Transport;
 internal static class ClientErrors
 {
     /// <summary>The wire form of <paramref name="exception"/>, optionally naming the leader.</summary>
-    public static Error ToError(RaftSqlException exception, NodeInfo? leaderHint = null) => new()
+    public static Error ToError(RaftSqlException exception, Protocol.NodeInfo? leaderHint = null) => new()
     {
         Code = (int)exception.Code,
         Message = exception.Message,

@@ -7,6 +7,8 @@ using Xunit.Abstractions;
 
 namespace RaftSql.Tests.Transport;
 
+using ExecuteResult = RaftSql.Protocol.ExecuteResult;
+
 public class ClientConnectionTests(ITestOutputHelper output)
 {
     [Fact]

@@ -4,6 +4,9 @@ using RaftSql.Transport;
 
 namespace RaftSql.Tests.Transport;
 
+using NodeInfo = RaftSql.Protocol.NodeInfo;
+using NodeRole = RaftSql.Protocol.NodeRole;
+
 public class ClientErrorsTests
 {
     [Fact]

@@ -5,6 +5,8 @@ using RaftSql.Transport;
 
 namespace RaftSql.Tests.Transport;
 
+using ExecuteResult = RaftSql.Protocol.ExecuteResult;
+
 public class ClientRequestLoopTests
 {
     [Fact]

@@ -8,6 +8,8 @@ using RaftSql.Transport;
 
 namespace RaftSql.Tests.Transport;
 
+using ExecuteResult = RaftSql.Protocol.ExecuteResult;
+
 /// <summary>
 /// A transport server on 127.0.0.1 with test handlers. Client protocol (through ClientRequestLoop): an
 /// Execute request whose SQL is a number is answered with that number as rows_affected; SQL "never" is

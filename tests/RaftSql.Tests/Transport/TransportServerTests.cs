@@ -5,6 +5,9 @@ using RaftSql.Transport;
 
 namespace RaftSql.Tests.Transport;
 
+using NodeRole = RaftSql.Protocol.NodeRole;
+using ExecuteResult = RaftSql.Protocol.ExecuteResult;
+
 public class TransportServerTests
 {
     private const int ProtocolViolationEvent = 3002;
