@@ -1,0 +1,194 @@
+using System.Buffers.Binary;
+using RaftSql.Sqlite.Durability;
+using RaftSql.Sqlite.Snapshots;
+using RaftSql.Sqlite.Wal;
+
+namespace RaftSql.Sqlite;
+
+public sealed partial class ReplicationEngine
+{
+    /// <summary>
+    /// Streams a snapshot of every database to <paramref name="destination"/>, consistent at the
+    /// returned applied index (it may also hold later committed transactions; replaying them is
+    /// harmless). Per database the checkpoint lock keeps the file still and a read lock keeps the WAL
+    /// from restarting, so writes and applies go on while the snapshot streams.
+    /// </summary>
+    public ulong WriteSnapshot(Stream destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ThrowIfDisposed();
+        var held = new List<(ReplicatedDatabase Db, WalIndexHeader Header, uint Backfill, long FileLength)>();
+        var locked = new List<ReplicatedDatabase>();
+        ulong index;
+        try
+        {
+            lock (_applyGate)
+            {
+                index = _appliedIndex;
+                foreach (var db in _databases.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
+                {
+                    var locks = db.Index.Locks;
+                    locked.Add(db);
+                    if (!locks.Wait(db.SnapshotClient, ShmLockTable.CheckpointLock, 1, exclusive: true, _options.ApplyLockTimeout)
+                        || !locks.Wait(db.SnapshotClient, ShmLockTable.ReadLock(1), 1, exclusive: false, _options.ApplyLockTimeout))
+                    {
+                        throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"Database {db.Name} stayed busy.");
+                    }
+                    var header = db.Index.ReadHeader()
+                        ?? throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The WAL-index of {db.Name} cannot be read.");
+                    unsafe
+                    {
+                        held.Add((db, header, db.Index.CheckpointInfo->Backfill, db.DatabaseFile!.Length));
+                    }
+                }
+            }
+
+            var writer = new SnapshotWriter(destination);
+            writer.Bytes(SnapshotFormat.Magic);
+            writer.Bytes([SnapshotFormat.Version]);
+            writer.UInt64(index);
+            writer.UInt32((uint)held.Count);
+            foreach (var (db, header, backfill, fileLength) in held)
+            {
+                WriteDatabase(writer, db, header, backfill, fileLength);
+            }
+            writer.Finish();
+            return index;
+        }
+        finally
+        {
+            foreach (var db in locked)
+            {
+                db.Index.Locks.ReleaseAll(db.SnapshotClient);
+            }
+        }
+    }
+
+    private static void WriteDatabase(SnapshotWriter writer, ReplicatedDatabase db, WalIndexHeader header, uint backfill, long fileLength)
+    {
+        var pageSize = db.PageSize;
+        writer.String(db.Name);
+        writer.UInt32((uint)pageSize);
+        writer.UInt32(header.MaxFrame > 0 ? header.DatabasePages : (uint)(fileLength / pageSize));
+        writer.UInt64((ulong)fileLength);
+        var chunk = new byte[SnapshotFormat.ChunkSize];
+        for (long at = 0; at < fileLength; at += chunk.Length)
+        {
+            var part = chunk.AsSpan(0, (int)Math.Min(chunk.Length, fileLength - at));
+            db.DatabaseFile!.Read(part, at);
+            writer.Bytes(part);
+        }
+        var first = Math.Min(backfill, header.MaxFrame) + 1;
+        writer.UInt32(header.MaxFrame + 1 - first);
+        var frame = new byte[WalFormat.FrameHeaderSize + pageSize];
+        for (var f = first; f <= header.MaxFrame; f++)
+        {
+            db.WalFile!.Read(frame, WalFormat.FrameOffset(f, pageSize));
+            writer.UInt32(BinaryPrimitives.ReadUInt32BigEndian(frame));
+            writer.Bytes(frame.AsSpan(WalFormat.FrameHeaderSize));
+        }
+    }
+
+    /// <summary>
+    /// Replaces every database of this engine with the snapshot read from <paramref name="source"/>
+    /// and returns the applied index it carries; apply entries after it next. No connection other
+    /// than the engine's own may be open.
+    /// </summary>
+    public ulong InstallSnapshot(Stream source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ThrowIfDisposed();
+        lock (_applyGate)
+        {
+            lock (_createGate)
+            {
+                if (_databases.Values.Any(d => d.Index.MappedClients > 1))
+                {
+                    throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, "Connections are open; close them before installing a snapshot.");
+                }
+                foreach (var db in _databases.Values.ToList())
+                {
+                    Close(db);
+                    DeleteDatabaseFiles(db.Name);
+                }
+                var reader = new SnapshotReader(source);
+                var names = new List<string>();
+                ulong index;
+                try
+                {
+                    Span<byte> magic = stackalloc byte[SnapshotFormat.Magic.Length + 1];
+                    reader.Bytes(magic);
+                    if (!magic[..^1].SequenceEqual(SnapshotFormat.Magic) || magic[^1] != SnapshotFormat.Version)
+                    {
+                        throw SnapshotReader.Failed("not a RaftSql snapshot");
+                    }
+                    index = reader.UInt64();
+                    var count = reader.UInt32();
+                    for (var i = 0; i < count; i++)
+                    {
+                        var name = reader.String(255);
+                        if (!IsValidName(name) || names.Contains(name))
+                        {
+                            throw SnapshotReader.Failed($"invalid database name '{name}'");
+                        }
+                        names.Add(name);
+                        InstallDatabase(reader, name);
+                    }
+                    reader.VerifyTrailer();
+                    DurableIndexFile.SyncDirectory(_databaseDirectory);
+                }
+                catch (Exception e) when (e is RaftSqlException or IOException)
+                {
+                    foreach (var name in names)
+                    {
+                        DeleteDatabaseFiles(name);
+                    }
+                    throw e is RaftSqlException { Code: RaftSqlErrorCode.SnapshotFailed } ? e : SnapshotReader.Failed(e.Message, e);
+                }
+                foreach (var name in names)
+                {
+                    DurableIndexFile.Write(DurablePath(name), index);
+                    OpenExisting(name);
+                }
+                _appliedIndex = index;
+                _log.SnapshotInstalled(index, names.Count);
+                return index;
+            }
+        }
+    }
+
+    private void InstallDatabase(SnapshotReader reader, string name)
+    {
+        var pageSize = (int)reader.UInt32();
+        var pages = reader.UInt32();
+        var fileLength = (long)reader.UInt64();
+        if (!FrameSet.IsValidPageSize(pageSize) || pages == 0 || fileLength < 0)
+        {
+            throw SnapshotReader.Failed($"database {name} has an invalid page size or length");
+        }
+        // The checkpointed database: its file, then the WAL pages over it, cut to the committed size.
+        using var file = new FileStream(DatabasePath(name), FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        var chunk = new byte[Math.Max(SnapshotFormat.ChunkSize, pageSize)];
+        for (long at = 0; at < fileLength; at += SnapshotFormat.ChunkSize)
+        {
+            var part = chunk.AsSpan(0, (int)Math.Min(SnapshotFormat.ChunkSize, fileLength - at));
+            reader.Bytes(part);
+            file.Write(part);
+        }
+        var frames = reader.UInt32();
+        var page = chunk.AsSpan(0, pageSize);
+        for (var i = 0; i < frames; i++)
+        {
+            var number = reader.UInt32();
+            reader.Bytes(page);
+            if (number == 0)
+            {
+                throw SnapshotReader.Failed($"database {name} has a page number 0");
+            }
+            file.Position = (long)(number - 1) * pageSize;
+            file.Write(page);
+        }
+        file.SetLength((long)pages * pageSize);
+        file.Flush(flushToDisk: true);
+    }
+}

@@ -1,0 +1,567 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RaftSql.Sqlite.Durability;
+using RaftSql.Sqlite.Native;
+using RaftSql.Sqlite.Vfs;
+using RaftSql.Sqlite.Wal;
+
+namespace RaftSql.Sqlite;
+
+/// <summary>
+/// One node's replicated databases: a private VFS that captures local commits (leader) and the
+/// apply path for committed frame sets (followers), plus durability records, checkpoints and snapshots.
+/// </summary>
+public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, ReplicatedDatabase> _databases = new(StringComparer.Ordinal);
+    private readonly object _applyGate = new();
+    private readonly object _createGate = new();
+    private readonly EngineOptions _options;
+    private readonly ReplicationVfs _vfs;
+    private readonly EngineLog _log;
+    private readonly string _databaseDirectory;
+    private readonly string _durableDirectory;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _maintenance;
+    private ulong _appliedIndex;
+    private bool _disposed;
+
+    public ReplicationEngine(EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(options.DataDirectory);
+        _options = options;
+        _log = new EngineLog((options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<ReplicationEngine>());
+        _databaseDirectory = Path.Combine(Path.GetFullPath(options.DataDirectory), "databases");
+        _durableDirectory = Path.Combine(Path.GetFullPath(options.DataDirectory), "durable");
+        Directory.CreateDirectory(_databaseDirectory);
+        Directory.CreateDirectory(_durableDirectory);
+        _vfs = new ReplicationVfs($"raftsql-{Guid.NewGuid():N}", options.Committer, options.CommitTimeout, _log);
+        _log.VfsRegistered(_vfs.Name, options.DataDirectory);
+        foreach (var file in Directory.EnumerateFiles(_databaseDirectory))
+        {
+            var name = Path.GetFileName(file);
+            if (IsValidName(name))
+            {
+                OpenExisting(name);
+            }
+        }
+        _appliedIndex = _databases.IsEmpty ? 0 : _databases.Values.Min(d => d.DurableIndex);
+        _maintenance = options.MaintenanceInterval > TimeSpan.Zero ? Task.Run(MaintainAsync) : Task.CompletedTask;
+    }
+
+    /// <summary>The name of this engine's VFS (the <c>Vfs</c> connection-string keyword).</summary>
+    public string VfsName => _vfs.Name;
+
+    public IReadOnlyList<string> Databases => _databases.Keys.Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The last Raft index passed to <see cref="ApplyCommitted"/> (or installed by a snapshot).</summary>
+    public ulong AppliedIndex
+    {
+        get
+        {
+            lock (_applyGate)
+            {
+                return _appliedIndex;
+            }
+        }
+    }
+
+    /// <summary>The index up to which every database's file and WAL are durable; replay entries after it.</summary>
+    public ulong DurableIndex() => _databases.IsEmpty ? AppliedIndex : _databases.Values.Min(d => d.DurableIndex);
+
+    /// <summary>The index up to which <paramref name="database"/>'s file and WAL are durable.</summary>
+    public ulong DurableIndex(string database) => Get(database).DurableIndex;
+
+    /// <summary>
+    /// Opens a connection to <paramref name="database"/> through the replicating VFS, creating the
+    /// database on first use (its creation is itself a replicated commit).
+    /// </summary>
+    public SqliteConnection OpenConnection(string database, bool readOnly = false)
+    {
+        ThrowIfDisposed();
+        ValidateName(database);
+        if (!_databases.TryGetValue(database, out var db))
+        {
+            db = CreateLocal(database);
+        }
+        var connection = NewConnection(db.Path, readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWrite);
+        try
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA synchronous=NORMAL";
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Applies the encoded frame set of committed entry <paramref name="raftIndex"/>.</summary>
+    public void ApplyCommitted(ulong raftIndex, ReadOnlySpan<byte> encodedFrames)
+        => ApplyCommitted(raftIndex, FrameSet.Decode(encodedFrames));
+
+    /// <summary>
+    /// Applies committed entry <paramref name="raftIndex"/>; call strictly in log order. This node's
+    /// own pending commit is completed in place (never applied twice); anything else is appended to
+    /// the local WAL and published atomically to local readers.
+    /// </summary>
+    public void ApplyCommitted(ulong raftIndex, FrameSet frames)
+    {
+        ArgumentNullException.ThrowIfNull(frames);
+        ThrowIfDisposed();
+        lock (_applyGate)
+        {
+            if (!IsValidName(frames.Database))
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Invalid database name in frame set.");
+            }
+            if (_databases.TryGetValue(frames.Database, out var db))
+            {
+                ApplyTo(db, raftIndex, frames);
+                db.ForgetCommittedLocally(raftIndex);
+            }
+            else
+            {
+                CreateFromFrames(frames);
+            }
+            _appliedIndex = Math.Max(_appliedIndex, raftIndex);
+        }
+    }
+
+    /// <summary>Fails every local transaction waiting for its commit (e.g. leadership was lost).</summary>
+    public void FailPendingCommits(RaftSqlException reason)
+    {
+        ArgumentNullException.ThrowIfNull(reason);
+        foreach (var db in _databases.Values)
+        {
+            db.Pending?.Fail(reason);
+        }
+    }
+
+    /// <summary>Checkpoints <paramref name="database"/>; <paramref name="truncate"/> also empties the WAL
+    /// (waiting for readers and writers like <c>PRAGMA wal_checkpoint(TRUNCATE)</c>).</summary>
+    public void Checkpoint(string database, bool truncate = false)
+    {
+        var db = Get(database);
+        lock (db.AnchorGate)
+        {
+            if (db.Anchor == null)
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' was closed.");
+            }
+            Execute(db.Anchor, truncate ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+        }
+    }
+
+    /// <summary>Syncs every database's WAL and file, then records the applied index as durable.</summary>
+    public void FlushDurable()
+    {
+        ulong applied;
+        lock (_applyGate)
+        {
+            applied = _appliedIndex;
+        }
+        foreach (var db in _databases.Values)
+        {
+            if (db.DurableIndex >= applied)
+            {
+                continue;
+            }
+            lock (db.AnchorGate)
+            {
+                if (db.WalFile == null)
+                {
+                    continue;
+                }
+                db.WalFile.Sync();
+                db.DatabaseFile!.Sync();
+                DurableIndexFile.Write(DurablePath(db.Name), applied);
+                db.DurableIndex = applied;
+            }
+        }
+    }
+
+    /// <summary>The database file's bytes, read through the engine's own handle (tests compare nodes with it;
+    /// opening the file with .NET would drop SQLite's POSIX locks on close).</summary>
+    internal byte[] ReadDatabaseFile(string database)
+    {
+        var db = Get(database);
+        lock (db.AnchorGate)
+        {
+            var bytes = new byte[db.DatabaseFile!.Length];
+            db.DatabaseFile.Read(bytes, 0);
+            return bytes;
+        }
+    }
+
+    /// <summary>The WAL file's bytes (for tests that simulate a crash by copying files).</summary>
+    internal byte[] ReadWalFile(string database)
+    {
+        var db = Get(database);
+        lock (db.AnchorGate)
+        {
+            var bytes = new byte[db.WalFile!.Length];
+            db.WalFile.Read(bytes, 0);
+            return bytes;
+        }
+    }
+
+    private void ApplyTo(ReplicatedDatabase db, ulong raftIndex, FrameSet frames)
+    {
+        if (db.TryTakeCommittedLocally(raftIndex, out var inFlight, out var written))
+        {
+            if (inFlight != null)
+            {
+                written = WaitFinished(db, inFlight);
+            }
+            if (written)
+            {
+                return;
+            }
+        }
+        else if (db.Pending is { IsWaiting: true } pending)
+        {
+            if (SameFrames(pending.Frames, frames) && pending.Commit(raftIndex))
+            {
+                if (WaitFinished(db, pending))
+                {
+                    return;
+                }
+            }
+            else if (pending.Fail(new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
+                         "Another writer's entry was committed first; this transaction's outcome is unknown.")))
+            {
+                _log.PendingSuperseded(db.Name, raftIndex);
+            }
+        }
+        if (raftIndex <= db.DurableIndex)
+        {
+            return;
+        }
+        frames.Validate();
+        if (frames.PageSize != db.PageSize)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.InvalidFrames,
+                $"Frame set has page size {frames.PageSize}; database {db.Name} uses {db.PageSize}.");
+        }
+        AppendFrames(db, frames);
+    }
+
+    private bool WaitFinished(ReplicatedDatabase db, PendingCommit commit)
+    {
+        if (!commit.Finished.Wait(_options.ApplyLockTimeout))
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.Timeout, $"A local transaction on {db.Name} did not finish its commit.");
+        }
+        return commit.WrittenLocally;
+    }
+
+    private void AppendFrames(ReplicatedDatabase db, FrameSet frames)
+    {
+        var locks = db.Index.Locks;
+        for (var attempt = 0; ; attempt++)
+        {
+            if (!locks.Wait(db.ApplyClient, ShmLockTable.WriteLock, 1, exclusive: true, _options.ApplyLockTimeout))
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.Timeout,
+                    $"A local writer held {db.Name}'s write lock for longer than {_options.ApplyLockTimeout}.");
+            }
+            try
+            {
+                var header = db.Index.ReadHeader();
+                if (header != null)
+                {
+                    if (WalAppender.Append(db, header.Value, frames))
+                    {
+                        _log.WalRestarted(db.Name);
+                    }
+                    return;
+                }
+            }
+            finally
+            {
+                locks.Release(db.ApplyClient, ShmLockTable.WriteLock, 1);
+            }
+            if (attempt > 0)
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.CorruptLog, $"The WAL-index of {db.Name} cannot be read.");
+            }
+            // No valid WAL-index header: let SQLite rebuild it from the WAL (a read runs recovery), then retry.
+            lock (db.AnchorGate)
+            {
+                Execute(db.Anchor!, "SELECT count(*) FROM sqlite_master");
+            }
+        }
+    }
+
+    private static bool SameFrames(FrameSet a, FrameSet b)
+    {
+        if (a.Database != b.Database || a.PageSize != b.PageSize || a.DatabaseSizePages != b.DatabaseSizePages
+            || a.Pages.Count != b.Pages.Count)
+        {
+            return false;
+        }
+        for (var i = 0; i < a.Pages.Count; i++)
+        {
+            if (a.Pages[i].PageNumber != b.Pages[i].PageNumber || !a.Pages[i].Data.Span.SequenceEqual(b.Pages[i].Data.Span))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private ReplicatedDatabase CreateLocal(string name)
+    {
+        lock (_createGate)
+        {
+            if (_databases.TryGetValue(name, out var existing))
+            {
+                return existing;
+            }
+            var db = new ReplicatedDatabase(name, _vfs.FullPath(DatabasePath(name)));
+            _vfs.Add(db);
+            var anchor = NewConnection(db.Path, SqliteOpenMode.ReadWriteCreate);
+            try
+            {
+                anchor.Open();
+                // On an empty database the switch writes page 1 straight into the file (before WAL mode is
+                // on), so it is not replicated: followers create the database from its first commit, which
+                // always carries page 1 (every first write changes the schema or header there).
+                Execute(anchor, "PRAGMA journal_mode=WAL");
+                // Guard: SQLite deletes the WAL of a database whose file is empty when a connection opens it,
+                // so page 1 must be in the file before other connections come.
+                Execute(anchor, "PRAGMA wal_checkpoint(TRUNCATE)");
+            }
+            catch (SqliteException e)
+            {
+                anchor.Dispose();
+                _vfs.Remove(db);
+                db.Index.Dispose();
+                DeleteDatabaseFiles(name);
+                throw e.ToRaftSqlException();
+            }
+            Attach(db, anchor);
+            return db;
+        }
+    }
+
+    private void CreateFromFrames(FrameSet frames)
+    {
+        frames.Validate();
+        var first = frames.Pages.FirstOrDefault(p => p.PageNumber == 1);
+        if (first.Data.Length < 100 || !first.Data.Span[..16].SequenceEqual("SQLite format 3\0"u8))
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase,
+                $"Database {frames.Database} does not exist here and the frame set does not create it.");
+        }
+        // Nothing has the new database open yet, so its first pages go straight into the file.
+        var path = DatabasePath(frames.Database);
+        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            foreach (var page in frames.Pages)
+            {
+                file.Position = (long)(page.PageNumber - 1) * frames.PageSize;
+                file.Write(page.Data.Span);
+            }
+            file.SetLength((long)frames.DatabaseSizePages * frames.PageSize);
+            file.Flush(flushToDisk: true);
+        }
+        DurableIndexFile.SyncDirectory(_databaseDirectory);
+        OpenExisting(frames.Database);
+        _log.DatabaseCreatedFromFrames(frames.Database);
+    }
+
+    private void OpenExisting(string name)
+    {
+        var db = new ReplicatedDatabase(name, _vfs.FullPath(DatabasePath(name)))
+        {
+            DurableIndex = DurableIndexFile.Read(DurablePath(name)),
+        };
+        _vfs.Add(db);
+        var anchor = NewConnection(db.Path, SqliteOpenMode.ReadWrite);
+        try
+        {
+            anchor.Open();
+        }
+        catch
+        {
+            anchor.Dispose();
+            _vfs.Remove(db);
+            throw;
+        }
+        Attach(db, anchor);
+    }
+
+    /// <summary>Finishes opening: the anchor reads once (building the WAL-index and holding the database
+    /// open so SQLite never deletes the WAL under us), then the engine opens its own file handles.</summary>
+    private void Attach(ReplicatedDatabase db, SqliteConnection anchor)
+    {
+        Execute(anchor, "PRAGMA busy_timeout=" + (long)_options.ApplyLockTimeout.TotalMilliseconds);
+        Execute(anchor, "SELECT count(*) FROM sqlite_master");
+        using (var command = anchor.CreateCommand())
+        {
+            command.CommandText = "PRAGMA page_size";
+            db.PageSize = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        db.Anchor = anchor;
+        unsafe
+        {
+            db.WalFile = PlatformFile.Open(_vfs.Platform, db.WalPath, SqliteApi.OpenWal);
+            db.DatabaseFile = PlatformFile.Open(_vfs.Platform, db.Path, SqliteApi.OpenMainDb);
+        }
+        _databases[db.Name] = db;
+        _log.DatabaseOpened(db.Name, db.PageSize, db.DurableIndex);
+    }
+
+    private void Close(ReplicatedDatabase db)
+    {
+        _databases.TryRemove(db.Name, out _);
+        lock (db.AnchorGate)
+        {
+            db.Dispose();
+            db.Anchor?.Dispose();
+            db.Anchor = null;
+        }
+        _vfs.Remove(db);
+        if (db.Index.MappedClients == 0)
+        {
+            db.Index.Dispose();
+        }
+    }
+
+    private SqliteConnection NewConnection(string path, SqliteOpenMode mode)
+    {
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = mode,
+            Pooling = false,
+            Vfs = _vfs.Name,
+        };
+        return new SqliteConnection(builder.ToString());
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+        }
+    }
+
+    private ReplicatedDatabase Get(string database)
+    {
+        ThrowIfDisposed();
+        return _databases.TryGetValue(database, out var db)
+            ? db
+            : throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' does not exist on this node.");
+    }
+
+    private string DatabasePath(string name) => Path.Combine(_databaseDirectory, name);
+
+    private string DurablePath(string name) => Path.Combine(_durableDirectory, name);
+
+    private void DeleteDatabaseFiles(string name)
+    {
+        foreach (var suffix in new[] { "", "-wal", "-journal" })
+        {
+            File.Delete(DatabasePath(name) + suffix);
+        }
+        File.Delete(DurablePath(name));
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_.]{0,127}$")]
+    private static partial Regex NamePattern();
+
+    private static bool IsValidName(string name) => NamePattern().IsMatch(name) && !name.Contains("..", StringComparison.Ordinal);
+
+    private static void ValidateName(string name)
+    {
+        if (name == null || !IsValidName(name))
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase,
+                $"'{name}' is not a valid database name (letters, digits, '_' and '.', at most 128 characters).");
+        }
+    }
+
+    private async Task MaintainAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(_options.MaintenanceInterval, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            foreach (var db in _databases.Values)
+            {
+                try
+                {
+                    if (db.Index.PublishedMaxFrame >= _options.CheckpointThresholdFrames)
+                    {
+                        Checkpoint(db.Name);
+                    }
+                }
+                catch (Exception e) when (e is SqliteException or RaftSqlException or IOException or ObjectDisposedException)
+                {
+                    _log.MaintenanceFailed(db.Name, e);
+                }
+            }
+            try
+            {
+                FlushDurable();
+            }
+            catch (Exception e) when (e is RaftSqlException or IOException or ObjectDisposedException)
+            {
+                _log.MaintenanceFailed("*", e);
+            }
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The replication engine is disposed.");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _stopping.Cancel();
+        _maintenance.GetAwaiter().GetResult();
+        FailPendingCommits(new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node is stopping."));
+        foreach (var db in _databases.Values.ToList())
+        {
+            Close(db);
+        }
+        _vfs.Dispose();
+        _stopping.Dispose();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,177 @@
+using RaftSql.Sqlite;
+
+namespace RaftSql.Tests.Sqlite;
+
+/// <summary>
+/// A stand-in for the Raft log: local commits are appended as encoded entries and every attached
+/// engine applies them strictly in order on its own thread, the way the Raft host's apply loop will.
+/// </summary>
+internal sealed class InMemoryLog : IFrameCommitter, IDisposable
+{
+    private readonly object _gate = new();
+    private readonly List<byte[]> _entries = [];
+    private readonly List<Applier> _appliers = [];
+    private bool _stopped;
+
+    /// <summary>When set and returning an error, the next commits are refused with it.</summary>
+    public Func<FrameSet, RaftSqlException?>? Refuse { get; set; }
+
+    public ulong LastIndex
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (ulong)_entries.Count;
+            }
+        }
+    }
+
+    public byte[] Entry(ulong index)
+    {
+        lock (_gate)
+        {
+            return _entries[(int)index - 1];
+        }
+    }
+
+    public void Submit(PendingCommit commit)
+    {
+        var refusal = Refuse?.Invoke(commit.Frames);
+        if (refusal != null)
+        {
+            commit.Fail(refusal);
+            return;
+        }
+        var encoded = commit.Frames.Encode();
+        lock (_gate)
+        {
+            _entries.Add(encoded);
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>Starts applying every entry after <paramref name="appliedIndex"/> to <paramref name="engine"/>.</summary>
+    public void Attach(ReplicationEngine engine, ulong appliedIndex = 0)
+    {
+        var applier = new Applier(this, engine, appliedIndex);
+        lock (_gate)
+        {
+            _appliers.Add(applier);
+        }
+        applier.Thread.Start();
+    }
+
+    public void Detach(ReplicationEngine engine)
+    {
+        Applier applier;
+        lock (_gate)
+        {
+            applier = _appliers.Single(a => a.Engine == engine);
+            applier.Stopped = true;
+            _appliers.Remove(applier);
+            Monitor.PulseAll(_gate);
+        }
+        applier.Thread.Join();
+    }
+
+    /// <summary>Waits until every attached engine applied the whole log; rethrows an applier's failure.</summary>
+    public void WaitAllApplied()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        lock (_gate)
+        {
+            while (true)
+            {
+                var failed = _appliers.FirstOrDefault(a => a.Failure != null);
+                if (failed != null)
+                {
+                    throw new InvalidOperationException("Applier failed", failed.Failure);
+                }
+                if (_appliers.All(a => a.Applied >= (ulong)_entries.Count))
+                {
+                    return;
+                }
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException("Appliers did not catch up.");
+                }
+                Monitor.Wait(_gate, 100);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        List<Applier> appliers;
+        lock (_gate)
+        {
+            _stopped = true;
+            appliers = [.. _appliers];
+            Monitor.PulseAll(_gate);
+        }
+        foreach (var applier in appliers)
+        {
+            applier.Thread.Join();
+        }
+    }
+
+    private sealed class Applier
+    {
+        private readonly InMemoryLog _log;
+
+        public Applier(InMemoryLog log, ReplicationEngine engine, ulong applied)
+        {
+            _log = log;
+            Engine = engine;
+            Applied = applied;
+            Thread = new Thread(Run) { IsBackground = true, Name = "apply" };
+        }
+
+        public ReplicationEngine Engine { get; }
+        public Thread Thread { get; }
+        public ulong Applied;
+        public bool Stopped;
+        public Exception? Failure;
+
+        private void Run()
+        {
+            while (true)
+            {
+                byte[] entry;
+                ulong index;
+                lock (_log._gate)
+                {
+                    while (!_log._stopped && !Stopped && (ulong)_log._entries.Count <= Applied)
+                    {
+                        Monitor.Wait(_log._gate);
+                    }
+                    if (_log._stopped || Stopped)
+                    {
+                        return;
+                    }
+                    index = Applied + 1;
+                    entry = _log._entries[(int)index - 1];
+                }
+                try
+                {
+                    Engine.ApplyCommitted(index, entry);
+                }
+                catch (Exception e)
+                {
+                    lock (_log._gate)
+                    {
+                        Failure = e;
+                        Monitor.PulseAll(_log._gate);
+                    }
+                    return;
+                }
+                lock (_log._gate)
+                {
+                    Applied = index;
+                    Monitor.PulseAll(_log._gate);
+                }
+            }
+        }
+    }
+}
