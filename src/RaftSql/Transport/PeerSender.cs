@@ -68,7 +68,8 @@ internal sealed class PeerSender : IAsyncDisposable
     public long LostCount => Interlocked.Read(ref _lostCount);
 
     /// <summary>Queues <paramref name="message"/> for the peer. Returns false when it was not queued
-    /// (sender disposed, or dropped by fault injection); never blocks.</summary>
+    /// (sender disposed, or dropped by fault injection); never blocks. The message is serialized later
+    /// on the send loop: do not modify it afterwards.</summary>
     public bool TrySend(PeerEnvelope message)
     {
         TimeSpan delay = TimeSpan.Zero;
