@@ -333,9 +333,12 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             try
             {
                 anchor.Open();
-                // Switching a new database to WAL writes page 1: the database's first replicated commit.
+                // On an empty database the switch writes page 1 straight into the file (before WAL mode is
+                // on), so it is not replicated: followers create the database from its first commit, which
+                // always carries page 1 (every first write changes the schema or header there).
                 Execute(anchor, "PRAGMA journal_mode=WAL");
-                // Put page 1 into the database file: SQLite deletes the WAL of an empty database file on open.
+                // Guard: SQLite deletes the WAL of a database whose file is empty when a connection opens it,
+                // so page 1 must be in the file before other connections come.
                 Execute(anchor, "PRAGMA wal_checkpoint(TRUNCATE)");
             }
             catch (SqliteException e)

@@ -54,8 +54,8 @@ internal sealed class ClientConnection : IAsyncDisposable
         SendAsync(request, _options.DefaultTimeout, cancellationToken);
 
     /// <summary>
-    /// Sends <paramref name="request"/> (its <c>RequestId</c> is overwritten with a fresh id) and waits
-    /// for the answer. Cancelling <paramref name="cancellationToken"/> throws
+    /// Sends <paramref name="request"/> (its <c>RequestId</c> is overwritten with a fresh id; do not
+    /// modify it until the call returns) and waits for the answer. Cancelling <paramref name="cancellationToken"/> throws
     /// <see cref="OperationCanceledException"/>; the server may still carry the request out.
     /// </summary>
     public async Task<ClientResponse> SendAsync(ClientRequest request, TimeSpan timeout,

@@ -68,7 +68,8 @@ internal sealed class PeerSender : IAsyncDisposable
     public long LostCount => Interlocked.Read(ref _lostCount);
 
     /// <summary>Queues <paramref name="message"/> for the peer. Returns false when it was not queued
-    /// (sender disposed, or dropped by fault injection); never blocks.</summary>
+    /// (sender disposed, or dropped by fault injection); never blocks. The message is serialized later
+    /// on the send loop: do not modify it afterwards.</summary>
     public bool TrySend(PeerEnvelope message)
     {
         TimeSpan delay = TimeSpan.Zero;
@@ -182,17 +183,8 @@ internal sealed class PeerSender : IAsyncDisposable
 
     private async Task SendBatchAsync(Connection connection, List<IMessage> batch)
     {
-        try
-        {
-            await connection.SendAsync(batch, CancellationToken.None).ConfigureAwait(false);
-            Interlocked.Add(ref _sentCount, batch.Count);
-        }
-        catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.MessageTooLarge)
-        {
-            // The frames before the oversized one went out; the host should have chunked this one.
-            Interlocked.Increment(ref _lostCount);
-            TransportLog.PeerMessageRejected(_logger, PeerNodeId, ex.Message);
-        }
+        await connection.SendAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        Interlocked.Add(ref _sentCount, batch.Count);
     }
 
     /// <summary>Moves due messages from the queue into <paramref name="batch"/>, waiting for the head
@@ -217,6 +209,17 @@ internal sealed class PeerSender : IAsyncDisposable
 
             if (_queue.Reader.TryRead(out Outgoing taken))
             {
+                // Checked here, one message at a time, so an oversized message cannot take the rest of
+                // its batch down with it. The host is expected to chunk snapshots below the limit.
+                int size = taken.Message.CalculateSize();
+                if (size > _options.Transport.MaxMessageSize)
+                {
+                    Interlocked.Increment(ref _lostCount);
+                    TransportLog.PeerMessageRejected(_logger, PeerNodeId,
+                        $"{size} bytes exceeds the maximum of {_options.Transport.MaxMessageSize} bytes");
+                    continue;
+                }
+
                 batch.Add(taken.Message);
             }
         }

@@ -89,6 +89,23 @@ public class PeerSenderTests
     }
 
     [Fact]
+    public async Task An_oversized_message_is_dropped_alone()
+    {
+        await using TestServer server = TestServer.Start();
+        var options = FastRetry with { Transport = new TransportOptions { MaxMessageSize = 64 } };
+        await using var sender = new PeerSender(LocalId, TestServer.NodeId, server.Address, options);
+        var oversized = new PeerEnvelope { SnapshotChunk = new SnapshotChunk { Data = Google.Protobuf.ByteString.CopyFrom(new byte[100]) } };
+
+        sender.TrySend(Heartbeat(1));
+        sender.TrySend(oversized);
+        sender.TrySend(Heartbeat(2));
+
+        Assert.Equal(1UL, (await ReadAsync(server)).Envelope.Raft.Commit);
+        Assert.Equal(2UL, (await ReadAsync(server)).Envelope.Raft.Commit);
+        Assert.Equal(1, sender.LostCount);
+    }
+
+    [Fact]
     public async Task A_partition_drops_messages_and_healing_lets_new_ones_through()
     {
         await using TestServer server = TestServer.Start();

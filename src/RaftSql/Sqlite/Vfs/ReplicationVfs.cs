@@ -219,15 +219,29 @@ internal sealed unsafe class ReplicationVfs : IDisposable
     [UnmanagedCallersOnly]
     private static int Read(SqliteFile* file, void* buffer, int amount, long offset)
     {
-        var inner = Inner(file);
-        return inner->Methods->Read(inner, buffer, amount, offset);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->Read(inner, buffer, amount, offset);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(Read), e, SqliteApi.IoErrRead);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int WriteThrough(SqliteFile* file, void* buffer, int amount, long offset)
     {
-        var inner = Inner(file);
-        return inner->Methods->Write(inner, buffer, amount, offset);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->Write(inner, buffer, amount, offset);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(WriteThrough), e, SqliteApi.IoErrWrite);
+        }
     }
 
     [UnmanagedCallersOnly]
@@ -246,64 +260,127 @@ internal sealed unsafe class ReplicationVfs : IDisposable
     [UnmanagedCallersOnly]
     private static int Truncate(SqliteFile* file, long size)
     {
-        var inner = Inner(file);
-        return inner->Methods->Truncate(inner, size);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->Truncate(inner, size);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(Truncate), e, SqliteApi.IoErr);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int Sync(SqliteFile* file, int flags)
     {
-        var inner = Inner(file);
-        return inner->Methods->Sync(inner, flags);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->Sync(inner, flags);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(Sync), e, SqliteApi.IoErr);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int FileSize(SqliteFile* file, long* size)
     {
-        var inner = Inner(file);
-        return inner->Methods->FileSize(inner, size);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->FileSize(inner, size);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(FileSize), e, SqliteApi.IoErr);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int Lock(SqliteFile* file, int level)
     {
-        var inner = Inner(file);
-        return inner->Methods->Lock(inner, level);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->Lock(inner, level);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(Lock), e, SqliteApi.IoErr);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int Unlock(SqliteFile* file, int level)
     {
-        var inner = Inner(file);
-        return inner->Methods->Unlock(inner, level);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->Unlock(inner, level);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(Unlock), e, SqliteApi.IoErr);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int CheckReservedLock(SqliteFile* file, int* result)
     {
-        var inner = Inner(file);
-        return inner->Methods->CheckReservedLock(inner, result);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->CheckReservedLock(inner, result);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(CheckReservedLock), e, SqliteApi.IoErr);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int FileControl(SqliteFile* file, int op, void* arg)
     {
-        var inner = Inner(file);
-        return inner->Methods->FileControl(inner, op, arg);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->FileControl(inner, op, arg);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(FileControl), e, SqliteApi.IoErr);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int SectorSize(SqliteFile* file)
     {
-        var inner = Inner(file);
-        return inner->Methods->SectorSize(inner);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->SectorSize(inner);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(SectorSize), e, 0);
+        }
     }
 
     [UnmanagedCallersOnly]
     private static int DeviceCharacteristics(SqliteFile* file)
     {
-        var inner = Inner(file);
-        return inner->Methods->DeviceCharacteristics(inner);
+        try
+        {
+            var inner = Inner(file);
+            return inner->Methods->DeviceCharacteristics(inner);
+        }
+        catch (Exception e)
+        {
+            return Fail(file, nameof(DeviceCharacteristics), e, 0);
+        }
     }
 
     // ---- the in-process WAL-index ----
@@ -348,7 +425,7 @@ internal sealed unsafe class ReplicationVfs : IDisposable
     }
 
     [UnmanagedCallersOnly]
-    private static void ShmBarrier(SqliteFile* file) => Interlocked.MemoryBarrier();
+    private static void ShmBarrier(SqliteFile* file) => Interlocked.MemoryBarrier(); // cannot throw
 
     [UnmanagedCallersOnly]
     private static int ShmUnmap(SqliteFile* file, int deleteFlag)
