@@ -69,7 +69,11 @@ internal sealed class LocalCluster : IAsyncDisposable
         await Eventually.TrueAsync(() =>
         {
             var leaders = _nodes.Values.Where(n => n.IsLeader).ToList();
-            leader = leaders.Count == 1 && _nodes.Values.All(n => n.LeaderId == leaders[0].Id) ? leaders[0] : null;
+            if (leaders.Count != 1)
+                return false;
+            // Spares receive nothing, so only the members that replicate must agree.
+            var replicating = leaders[0].Members.Where(m => m.Role != NodeRole.Spare).Select(m => m.Id).ToHashSet();
+            leader = _nodes.Values.Where(n => replicating.Contains(n.Id)).All(n => n.LeaderId == leaders[0].Id) ? leaders[0] : null;
             return leader is not null;
         }, timeout ?? TimeSpan.FromSeconds(30), "a single leader");
         return leader!;
