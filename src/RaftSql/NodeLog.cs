@@ -4,6 +4,6 @@ namespace RaftSql;
 
 internal static partial class NodeLog
 {
-    [LoggerMessage(EventId = 4000, Level = LogLevel.Warning, Message = "Could not hand leadership over before stopping")]
+    [LoggerMessage(EventId = 4100, Level = LogLevel.Warning, Message = "Could not hand leadership over before stopping")]
     public static partial void HandOverFailed(ILogger logger, Exception exception);
 }

@@ -5,36 +5,36 @@ namespace RaftSql.Hosting;
 
 internal static partial class HostLog
 {
-    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Node {Id} became {State} in term {Term} (leader {Leader})")]
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "Node {Id} became {State} in term {Term} (leader {Leader})")]
     public static partial void RoleChanged(ILogger logger, ulong id, RaftState state, ulong term, ulong leader);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Membership changed: {Membership}")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Membership changed: {Membership}")]
     public static partial void MembershipChanged(ILogger logger, Membership membership);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Dropped a malformed message from peer {Peer}")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Dropped a malformed message from peer {Peer}")]
     public static partial void BadPeerMessage(ILogger logger, ulong peer, Exception exception);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "The Raft loop failed; the node stops serving")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "The Raft loop failed; the node stops serving")]
     public static partial void LoopFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Sending a snapshot at index {Index} to node {Peer}")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Sending a snapshot at index {Index} to node {Peer}")]
     public static partial void SnapshotSending(ILogger logger, ulong index, ulong peer);
 
-    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Sending a snapshot to node {Peer} failed")]
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Sending a snapshot to node {Peer} failed")]
     public static partial void SnapshotSendFailed(ILogger logger, ulong peer, Exception exception);
 
-    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Installed a snapshot at index {Index}")]
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "Installed a snapshot at index {Index}")]
     public static partial void SnapshotInstalled(ILogger logger, ulong index);
 
-    [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Compacted the Raft log below index {Index}")]
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Information, Message = "Compacted the Raft log below index {Index}")]
     public static partial void Compacted(ILogger logger, ulong index);
 
-    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Background maintenance failed")]
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "Background maintenance failed")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "Started node {Id}: applied {Applied}, log [{First}, {Last}]")]
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "Started node {Id}: applied {Applied}, log [{First}, {Last}]")]
     public static partial void Started(ILogger logger, ulong id, ulong applied, ulong first, ulong last);
 
-    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Dropped a snapshot stream from node {Peer}")]
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Dropped a snapshot stream from node {Peer}")]
     public static partial void SnapshotReceiveFailed(ILogger logger, ulong peer, Exception exception);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using RaftSql.Transport;
@@ -13,6 +14,9 @@ internal sealed class LocalCluster : IAsyncDisposable
     public FaultInjector Faults { get; } = new();
 
     public Dictionary<ulong, NodeInfo> Infos { get; } = [];
+
+    /// <summary>What each node logged (kept across restarts).</summary>
+    public ConcurrentDictionary<ulong, EventRecorder> Events { get; } = new();
 
     public IReadOnlyCollection<Node> Running => _nodes.Values;
 
@@ -50,6 +54,7 @@ internal sealed class LocalCluster : IAsyncDisposable
             RequestTimeout = TimeSpan.FromSeconds(20),
             CompactionThreshold = CompactionThreshold,
             Faults = Faults,
+            LoggerFactory = Events.GetOrAdd(id, _ => new EventRecorder()),
         });
         await node.StartAsync();
         _nodes[id] = node;

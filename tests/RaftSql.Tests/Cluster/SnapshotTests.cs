@@ -12,11 +12,18 @@ public sealed class SnapshotTests
             await leader.ExecuteAsync("app.db", "INSERT INTO t (v) VALUES (randomblob(2000))");
 
         // A restarted node that missed many entries, and a brand-new node: both need a snapshot.
-        var lagging = cluster.Running.First(n => !n.IsLeader).Id;
-        await cluster.StopNodeAsync(lagging);
+        var lagging = cluster.Running.First(n => !n.IsLeader);
+        var laggingApplied = lagging.AppliedIndex;
+        // Cut it off first, so the leader's appends are lost rather than queued for its return.
+        cluster.Faults.Partition([lagging.Id], [.. cluster.Running.Where(n => n.Id != lagging.Id).Select(n => n.Id)]);
+        await cluster.StopNodeAsync(lagging.Id);
         for (var i = 0; i < 120; i++)
             await leader.ExecuteAsync("app.db", "INSERT INTO t (v) VALUES (randomblob(2000))");
-        await cluster.StartNodeAsync(lagging);
+        // The leader's log no longer holds what the lagging node needs.
+        await Eventually.TrueAsync(() => CompactedBelow(cluster.Events[leader.Id]) > laggingApplied + 1,
+            TimeSpan.FromSeconds(30), "the leader to compact past the lagging node");
+        await cluster.StartNodeAsync(lagging.Id);
+        cluster.Faults.Heal();
 
         await cluster.StartNodeAsync(4);
         await using var client = cluster.Client();
@@ -27,5 +34,13 @@ public sealed class SnapshotTests
         Assert.All(dumps.Values, d => Assert.Equal(dumps.Values.First(), d));
         var count = await cluster[4].QueryAsync("app.db", "SELECT count(*) FROM t", consistency: ReadConsistency.Local);
         Assert.Equal(240L, count.Scalar);
+        const int snapshotInstalled = 4006;
+        Assert.True(cluster.Events[4].Saw(snapshotInstalled), "node 4 should have caught up by snapshot");
+        Assert.True(cluster.Events[lagging.Id].Saw(snapshotInstalled), "the lagging node should have caught up by snapshot");
     }
+
+    private static ulong CompactedBelow(EventRecorder events) =>
+        events.Messages.Where(m => m.StartsWith("4007: ", StringComparison.Ordinal))
+            .Select(m => ulong.Parse(m[(m.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture))
+            .DefaultIfEmpty(0UL).Max();
 }
