@@ -71,12 +71,14 @@ public sealed partial class RaftNode
     internal RaftLog Log => _log;
 
     /// <summary>
-    /// Voters campaign; so does a member whose own removal (or demotion) it applied: it may hold the
-    /// longest log while the remaining voters, not yet knowing the change committed, still need its vote.
-    /// Winning, it only hands leadership over (see <see cref="MaybeHandOver"/>).
+    /// Voters campaign; so does a member that was removed (or that applied its own demotion): it may hold
+    /// the longest log while the remaining voters, not yet knowing the change committed, still need its
+    /// vote. Winning, it only hands leadership over (see <see cref="MaybeHandOver"/>). Standbys, spares and
+    /// members that have not learnt any configuration yet never campaign.
     /// </summary>
     private bool IsPromotable =>
-        (_membership.IsVoter(Id) || _retiredVoter) && _membership.Voters.Count > 0 && _log.PendingSnapshot is null;
+        (_membership.IsVoter(Id) || _retiredVoter || !_membership.Contains(Id)) &&
+        _membership.Voters.Count > 0 && _log.PendingSnapshot is null;
 
     private HardState CurrentHardState => new(_term, _vote, _log.Committed);
 

@@ -237,11 +237,12 @@ internal sealed class ClusterSimulation
         // Keep offering a final write until one is accepted by a leader that still leads.
         var leader = Leader();
         if (leader is null) return;
-        if (_final is { } f && _checker.MaxCommittedIndex < f.Index && !IsPending(leader, f.Index)) _final = null;
+        // A final write can be lost (its leader was deposed, or crashed before answering): offer another.
+        if (_final is { } f && !_checker.AckedProposals.Contains(f.Proposal) &&
+            (_checker.MaxCommittedIndex >= f.Index || leader.Raft.Status.LastIndex < f.Index))
+            _final = null;
         if (_final is null && ProposeAt(leader) is { } final) _final = final;
     }
-
-    private static bool IsPending(TestHost leader, ulong index) => leader.Raft.Status.LastIndex >= index;
 
     private bool LivenessReached()
     {
