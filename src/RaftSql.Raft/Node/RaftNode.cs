@@ -175,7 +175,8 @@ public sealed partial class RaftNode
         }
         foreach (var e in ready.CommittedEntries)
         {
-            if (e.Index <= _log.Applied) continue;
+            // Skip what a snapshot accepted since GetReady already covers (the host may Step in between).
+            if (e.Index <= _log.Applied || (_log.PendingSnapshot is { } pending && e.Index <= pending.Index)) continue;
             _log.AppliedTo(e.Index);
             if (e.Type == EntryType.ConfChange) ApplyConfChange(ConfChange.Decode(e.Data.Span));
             else if (_state == RaftState.Leader && e.Index >= _termStartIndex) _uncommittedBytes = Math.Max(0, _uncommittedBytes - e.Size);
