@@ -240,6 +240,7 @@ internal sealed class ClusterSimulation
             case < 74: ToggleSpare(); break;
             case < 77: TransferLeadership(); break;
             case < 82: RandomUpHost()?.Compact(); break;
+            case < 84: IsolateLeader(); break;
         }
     }
 
@@ -301,6 +302,12 @@ internal sealed class ClusterSimulation
         _network.Partition(ids[..cut], ids[cut..]);
     }
 
+    private void IsolateLeader()
+    {
+        if (Leader() is not { } leader) return;
+        _network.Partition([leader.Id], [.. _hosts.Keys.Where(id => id != leader.Id)]);
+    }
+
     private void BlockOneDirection()
     {
         var ids = _hosts.Keys.ToList();
@@ -335,7 +342,8 @@ internal sealed class ClusterSimulation
         if (Leader() is not { } leader) return;
         var members = leader.Raft.Status.Membership.Members;
         var victim = members[_rng.Next(members.Count)];
-        leader.Raft.ProposeConfChange(ConfChange.Remove(victim.Id));
+        var result = leader.Raft.ProposeConfChange(ConfChange.Remove(victim.Id));
+        if (result.Accepted && victim.Id == leader.Id) Stats.LeaderSelfRemovals++;
         ScheduleReady(leader);
     }
 
