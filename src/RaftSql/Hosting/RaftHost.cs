@@ -34,6 +34,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     private volatile HostStatus _status = HostStatus.Initial;
     private volatile bool _stopped;
+    private int _disposed;
 
     public RaftHost(NodeOptions options, RaftLogStore store, Func<IFrameCommitter, ReplicationEngine> createEngine,
         PeerNetwork network, ILogger logger)
@@ -396,17 +397,20 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_stopped)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         await _ticker.DisposeAsync().ConfigureAwait(false);
-        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(() =>
+        if (!_stopped)
         {
-            _stopped = true;
-            FailEverything(Stopped());
-            drained.TrySetResult();
-        });
-        await drained.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Post(() =>
+            {
+                _stopped = true;
+                FailEverything(Stopped());
+                drained.TrySetResult();
+            });
+            await drained.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        }
         _work.CompleteAdding();
         _loop.Join();
         _stopping.Cancel();
