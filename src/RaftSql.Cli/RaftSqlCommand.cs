@@ -18,9 +18,16 @@ internal static class RaftSqlCommand
         BenchCommand.Create(console),
     };
 
+    /// <summary>
+    /// Response files are off: "@name=value" is a SQL parameter here, not a file to read arguments from.
+    /// </summary>
+    public static ParserConfiguration ParserConfiguration { get; } = new() { ResponseFileTokenReplacer = null };
+
+    public static ParseResult Parse(CliConsole console, IReadOnlyList<string> args) => Create(console).Parse(args, ParserConfiguration);
+
     /// <summary>Parses and runs <paramref name="args"/>; Ctrl+C and SIGTERM cancel the running command.</summary>
     public static Task<int> InvokeAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default) =>
-        Create(console).Parse(args).InvokeAsync(new InvocationConfiguration
+        Parse(console, args).InvokeAsync(new InvocationConfiguration
         {
             // A stopping node hands leadership over and flushes; give it time before the process is torn down.
             ProcessTerminationTimeout = TimeSpan.FromSeconds(30),

@@ -11,6 +11,7 @@ internal static class SqlOptions
     {
         Description = "A named parameter name=value (repeatable); integers, numbers and null are typed, 'quoted' stays text",
         CustomParser = SqlParameters.Parse,
+        Arity = ArgumentArity.ZeroOrMore,
     };
 
     public static Argument<string> Sql() => new("sql") { Description = "The SQL statement" };
