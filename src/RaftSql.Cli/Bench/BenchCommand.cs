@@ -17,11 +17,14 @@ internal static class BenchCommand
         {
             seconds, trials, directory, json,
         };
-        command.Validators.Add(result =>
+        seconds.Validators.Add(result =>
         {
-            if (result.GetValue(seconds) <= 0)
+            if (result.GetValueOrDefault<double>() <= 0)
                 result.AddError("--seconds must be positive.");
-            if (result.GetValue(trials) < 0)
+        });
+        trials.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
                 result.AddError("--failover-trials must not be negative.");
         });
         command.SetAction((parse, ct) => Guarded.RunAsync(console, async () =>

@@ -33,6 +33,11 @@ internal static class NodeCommand
         {
             id, address, data, bind, cluster, join, role, heartbeat, election, logLevel,
         };
+        id.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<ulong>() == 0)
+                result.AddError("--id must be at least 1.");
+        });
         command.Validators.Add(result =>
         {
             if (result.GetResult(cluster) is not null && result.GetResult(join) is not null)

@@ -81,9 +81,21 @@ public sealed class ParsingTests
     [InlineData("cluster", "add", "4", "nohost", "--nodes", "127.0.0.1:9001")]
     [InlineData("cluster", "assign", "2", "boss", "--nodes", "127.0.0.1:9001")]
     [InlineData("bench", "--seconds", "0")]
+    [InlineData("bench", "--failover-trials", "-1")]
+    [InlineData("node", "--id", "0", "--address", "127.0.0.1:9001", "--data", "d")]
     public void Malformed_command_lines_are_refused(params string[] args)
     {
         Assert.NotEmpty(_cli.Parse(args).Errors);
+    }
+
+    [Fact]
+    public void Bench_runs_with_its_defaults()
+    {
+        var parse = _cli.Parse("bench");
+
+        Assert.Empty(parse.Errors);
+        Assert.Equal(3, parse.GetValue<double>("--seconds"));
+        Assert.Equal(10, parse.GetValue<int>("--failover-trials"));
     }
 
     [Fact]
