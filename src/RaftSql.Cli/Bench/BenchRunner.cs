@@ -28,6 +28,8 @@ internal static class BenchRunner
         using (var baseline = new BaselineDatabase(Path.Combine(root, "baseline.db")))
         {
             var ids = new IdSource();
+            status.Status($"SQLite baseline: warming up ({settings.WarmupWrites} writes)");
+            await Workload.WarmUpAsync(settings.WarmupWrites, BenchSettings.ManyWriters, ids, baseline.InsertAsync).ConfigureAwait(false);
             status.Status("SQLite baseline: 1 writer");
             baseline1 = await Workload.WriteAsync(1, duration, ids, (_, id) => baseline.InsertAsync(id)).ConfigureAwait(false);
             status.Status($"SQLite baseline: {BenchSettings.ManyWriters} writers");
@@ -41,6 +43,9 @@ internal static class BenchRunner
         var leader = await cluster.WaitForLeaderAsync().ConfigureAwait(false);
         await leader.ExecuteAsync(Workload.Database, Workload.CreateTable).ConfigureAwait(false);
         var clusterIds = new IdSource();
+        status.Status($"Cluster: warming up ({settings.WarmupWrites} writes)");
+        await Workload.WarmUpAsync(settings.WarmupWrites, BenchSettings.ManyWriters, clusterIds,
+            id => leader.ExecuteAsync(Workload.Database, Workload.Insert, Workload.Row(id))).ConfigureAwait(false);
 
         status.Status("Cluster: 1 writer");
         var cluster1 = await Workload.WriteAsync(1, duration, clusterIds,

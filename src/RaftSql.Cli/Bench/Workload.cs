@@ -37,6 +37,17 @@ internal static class Workload
         return new WriteRun(all.Length / elapsed, all);
     }
 
+    /// <summary>Makes <paramref name="count"/> writes with <paramref name="writers"/> concurrent loops, unmeasured.</summary>
+    public static Task WarmUpAsync(int count, int writers, IdSource ids, Func<long, Task> write)
+    {
+        var stopAt = ids.Last + count;
+        return Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
+        {
+            while (ids.Next() is var id && id <= stopAt)
+                await write(id).ConfigureAwait(false);
+        })));
+    }
+
     /// <summary>Runs <paramref name="read"/> (given existing row ids) in one loop for <paramref name="duration"/>; returns reads per second.</summary>
     public static async Task<double> ReadAsync(TimeSpan duration, long maxId, Func<long, Task> read)
     {

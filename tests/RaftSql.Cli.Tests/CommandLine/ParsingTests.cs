@@ -82,6 +82,7 @@ public sealed class ParsingTests
     [InlineData("cluster", "assign", "2", "boss", "--nodes", "127.0.0.1:9001")]
     [InlineData("bench", "--seconds", "0")]
     [InlineData("bench", "--failover-trials", "-1")]
+    [InlineData("bench", "--warmup-writes", "-1")]
     [InlineData("node", "--id", "0", "--address", "127.0.0.1:9001", "--data", "d")]
     public void Malformed_command_lines_are_refused(params string[] args)
     {
