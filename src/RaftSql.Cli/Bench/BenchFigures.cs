@@ -1,0 +1,16 @@
+using System.Text.Json.Serialization;
+
+namespace RaftSql.Cli.Bench;
+
+/// <summary>One run's figures; the JSON names are stable so runs can be compared over time.</summary>
+internal sealed record BenchFigures(
+    [property: JsonPropertyName("write_tps_1")] double WriteTps1,
+    [property: JsonPropertyName("baseline_write_tps_1")] double BaselineWriteTps1,
+    [property: JsonPropertyName("write_tps_32")] double WriteTps32,
+    [property: JsonPropertyName("baseline_write_tps_32")] double BaselineWriteTps32,
+    [property: JsonPropertyName("write_p50_ms")] double WriteP50Ms,
+    [property: JsonPropertyName("write_p99_ms")] double WriteP99Ms,
+    [property: JsonPropertyName("read_qps")] double ReadQps,
+    [property: JsonPropertyName("baseline_read_qps")] double BaselineReadQps,
+    [property: JsonPropertyName("failover_ms_p50")] double FailoverMsP50,
+    [property: JsonPropertyName("failover_ms_max")] double FailoverMsMax);

@@ -1,0 +1,8 @@
+namespace RaftSql.Cli.Output;
+
+/// <summary>How `raftsql query` prints rows.</summary>
+internal enum ResultFormat
+{
+    Table,
+    Csv,
+}
