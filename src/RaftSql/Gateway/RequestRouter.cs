@@ -212,7 +212,7 @@ internal sealed class RequestRouter
         ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
     {
         if (await PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken).ConfigureAwait(false))
-            return await _databases.QueryAsync(database, sql, parameters, cancellationToken).ConfigureAwait(false);
+            return _databases.Query(database, sql, parameters, cancellationToken);
         return await ForwardQueryAsync(database, sql, parameters, consistency, cancellationToken).ConfigureAwait(false);
     }
 

@@ -20,6 +20,7 @@ internal sealed partial class RaftHost
             {
                 try
                 {
+                    Post(_store.FlushCommit);
                     var status = _status;
                     if (status.Applied - Math.Min(status.Applied, _store.FirstIndex) < (ulong)_options.CompactionThreshold)
                         continue;

@@ -157,9 +157,21 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     {
         if (ready.Snapshot is { } snapshot)
             InstallStagedSnapshot(snapshot);
+        // A leader's appends and heartbeats go out before its own fsync: followers write in parallel with
+        // it (Raft thesis 10.2.1). This is safe because the core counts the leader's own entries towards
+        // a commit only after Advance, i.e. once they are durable here. Everything else (votes, answers)
+        // waits until the state it reveals is durable.
+        foreach (var message in ready.Messages)
+        {
+            if (message.Type is MessageType.Append or MessageType.Heartbeat)
+                Send(message);
+        }
         _store.Persist(ready.Snapshot, ready.Entries, ready.HardState);
         foreach (var message in ready.Messages)
-            Send(message);
+        {
+            if (message.Type is not (MessageType.Append or MessageType.Heartbeat))
+                Send(message);
+        }
         foreach (var entry in ready.CommittedEntries)
             Apply(entry);
         foreach (var read in ready.ReadStates)

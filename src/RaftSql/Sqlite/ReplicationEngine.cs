@@ -58,6 +58,9 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
 
     public IReadOnlyList<string> Databases => _databases.Keys.Order(StringComparer.Ordinal).ToList();
 
+    /// <summary>True when this engine holds <paramref name="database"/>.</summary>
+    public bool Contains(string database) => _databases.ContainsKey(database);
+
     /// <summary>The last Raft index passed to <see cref="ApplyCommitted"/> (or installed by a snapshot).</summary>
     public ulong AppliedIndex
     {
