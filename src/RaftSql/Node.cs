@@ -172,7 +172,7 @@ public sealed class Node : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _state, 2) != 1)
             return;
-        if (_host is { Status.IsLeader: true } && _router is not null)
+        if (_options.HandOverLeadershipOnStop && _host is { Status.IsLeader: true } && _router is not null)
         {
             try
             {

@@ -39,6 +39,10 @@ public sealed class NodeOptions
     /// <summary>The consistency of reads that do not ask for one.</summary>
     public ReadConsistency DefaultReadConsistency { get; set; } = ReadConsistency.Session;
 
+    /// <summary>When a leader stops, it first hands leadership to the most up-to-date voter, so writes
+    /// pause for a round trip instead of an election timeout. Turn off to stop at once.</summary>
+    public bool HandOverLeadershipOnStop { get; set; } = true;
+
     /// <summary>The largest message accepted from the network.</summary>
     public int MaxMessageSize { get; set; } = 64 * 1024 * 1024;
 

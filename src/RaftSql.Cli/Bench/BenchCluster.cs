@@ -38,12 +38,15 @@ internal sealed class BenchCluster : IAsyncDisposable
             Address = _members.Single(m => m.Id == id).Address,
             DataDirectory = Path.Combine(_root, $"node{id}"),
             InitialCluster = _members,
+            // Failover is measured as after a crash: a stopping leader does not hand over, so the
+            // others notice its silence and elect a new leader after an election timeout.
+            HandOverLeadershipOnStop = false,
         });
         await node.StartAsync().ConfigureAwait(false);
         _running[id] = node;
     }
 
-    /// <summary>Stops node <paramref name="id"/> the way an operator would (a leader hands over first).</summary>
+    /// <summary>Stops node <paramref name="id"/> without a leadership hand-over (the cluster sees it vanish).</summary>
     public async Task StopNodeAsync(ulong id)
     {
         if (_running.Remove(id, out var node))
