@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 namespace RaftSql.Raft.Tests.Simulation;
 
 [Trait("Category", "Simulation")]
+[Collection(Support.CpuHeavyCollection.Name)]
 public class SimulationTests(ITestOutputHelper output)
 {
     private const int DefaultSeeds = 2000;
