@@ -100,6 +100,9 @@ internal sealed class ClusterSimulation
         foreach (var host in CurrentMembers()) _checker.CheckAcknowledgedWritesPresent(host);
     }
 
+    /// <summary>The last events of a traced run.</summary>
+    public string TraceText => _trace is null ? "" : string.Join("\n", _trace);
+
     public string Describe(Exception e)
     {
         var trace = _trace is null ? "" : "\nLast events:\n  " + string.Join("\n  ", _trace);
