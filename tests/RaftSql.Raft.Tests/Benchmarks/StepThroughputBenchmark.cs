@@ -9,13 +9,14 @@ namespace RaftSql.Raft.Tests.Benchmarks;
 /// with the hosts' Ready work (MemoryStorage, apply) included. Prints the figure; asserts only correctness.
 /// </summary>
 [Trait("Category", "Benchmark")]
+[Collection(CpuHeavyCollection.Name)]
 public class StepThroughputBenchmark(ITestOutputHelper output)
 {
     [Fact]
     public void Step_throughput()
     {
-        Run(rounds: 500); // warm-up (JIT)
-        var (messages, entries, elapsed, stepTime) = Run(rounds: 8000);
+        Run(rounds: 200); // warm-up (JIT)
+        var (messages, entries, elapsed, stepTime) = Run(rounds: 1500);
         output.WriteLine($"{messages} messages stepped, {entries} entries committed on 3 members in {elapsed.TotalMilliseconds:F0} ms");
         output.WriteLine($"end to end: {messages / elapsed.TotalSeconds:F0} messages/s, {entries / elapsed.TotalSeconds:F0} entries/s");
         output.WriteLine($"inside Step alone: {messages / stepTime.TotalSeconds:F0} messages/s");

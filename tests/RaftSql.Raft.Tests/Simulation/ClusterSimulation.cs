@@ -39,7 +39,21 @@ internal sealed class ClusterSimulation
         _rng = new Random(seed);
         if (trace) _trace = new Queue<string>();
         ClusterSize = 3 + 2 * (seed % 3);
+        Profile = (FaultProfile)(seed / 3 % 3);
     }
+
+    /// <summary>Each seed leans towards one kind of trouble, on top of the common chaos.</summary>
+    public enum FaultProfile
+    {
+        /// <summary>The common mix only.</summary>
+        Mixed,
+        /// <summary>Leases under attack: one-way cuts from the leader and quick crash-restarts of voters.</summary>
+        Leases,
+        /// <summary>Diverging logs: one entry per message, tiny windows, leaders isolated and crashed often.</summary>
+        Divergence,
+    }
+
+    public FaultProfile Profile { get; }
 
     public int ClusterSize { get; }
 
@@ -86,10 +100,13 @@ internal sealed class ClusterSimulation
         foreach (var host in CurrentMembers()) _checker.CheckAcknowledgedWritesPresent(host);
     }
 
+    /// <summary>The last events of a traced run.</summary>
+    public string TraceText => _trace is null ? "" : string.Join("\n", _trace);
+
     public string Describe(Exception e)
     {
         var trace = _trace is null ? "" : "\nLast events:\n  " + string.Join("\n  ", _trace);
-        return $"Simulation seed {_seed} ({ClusterSize} nodes) failed at step {Steps}, t={_now} ms: {(e is SimulationFailure ? e.Message : e.ToString())}\n" +
+        return $"Simulation seed {_seed} ({ClusterSize} nodes, {Profile}) failed at step {Steps}, t={_now} ms: {(e is SimulationFailure ? e.Message : e.ToString())}\n" +
                $"Replay: RAFTSQL_SIM_SEED={_seed} dotnet test tests/RaftSql.Raft.Tests --filter Category=Simulation{trace}";
     }
 
@@ -98,8 +115,8 @@ internal sealed class ClusterSimulation
         Id = id,
         ElectionTicks = 10,
         HeartbeatTicks = 1,
-        MaxInflightMessages = 4,
-        MaxBytesPerMessage = 400,
+        MaxInflightMessages = Profile == FaultProfile.Divergence ? 1 + _seed % 2 : 4,
+        MaxBytesPerMessage = Profile == FaultProfile.Divergence ? 60 : 400,
         PromotionLag = 5,
         Random = new SeededRandomSource((ulong)_seed * 1_000_003UL + (ulong)++_configSeed),
     };
@@ -224,6 +241,11 @@ internal sealed class ClusterSimulation
 
     private void Chaos()
     {
+        if (_rng.Next(100) < 4 && Profile != FaultProfile.Mixed)
+        {
+            ProfileChaos();
+            return;
+        }
         var roll = _rng.Next(100);
         switch (roll)
         {
@@ -241,6 +263,32 @@ internal sealed class ClusterSimulation
             case < 77: TransferLeadership(); break;
             case < 82: RandomUpHost()?.Compact(); break;
             case < 84: IsolateLeader(); break;
+        }
+    }
+
+    private void ProfileChaos()
+    {
+        var leader = Leader();
+        var roll = _rng.Next(2);
+        if (Profile == FaultProfile.Leases)
+        {
+            if (roll == 0 && leader is not null)
+            {
+                var others = _hosts.Keys.Where(id => id != leader.Id).ToList();
+                _network.Block(leader.Id, others[_rng.Next(others.Count)]);
+            }
+            else
+            {
+                Crash(maxDownMs: 60);
+            }
+        }
+        else if (roll == 0)
+        {
+            IsolateLeader();
+        }
+        else
+        {
+            Crash(leader, maxDownMs: 200);
         }
     }
 
@@ -286,13 +334,13 @@ internal sealed class ClusterSimulation
         ScheduleReady(host);
     }
 
-    private void Crash()
+    private void Crash(TestHost? victim = null, int maxDownMs = 500)
     {
-        if (RandomUpHost() is not { } host) return;
+        if ((victim ?? RandomUpHost()) is not { IsUp: true } host) return;
         host.Crash();
         Stats.Crashes++;
         _readyScheduled[host.Id] = false;
-        Schedule(20 + _rng.Next(500), new RestartEvent(host.Id));
+        Schedule(5 + _rng.Next(maxDownMs), new RestartEvent(host.Id));
     }
 
     private void PartitionRandomly()

@@ -5,9 +5,24 @@ using Xunit.Abstractions;
 namespace RaftSql.Raft.Tests.Simulation;
 
 [Trait("Category", "Simulation")]
+[Collection(Support.CpuHeavyCollection.Name)]
 public class SimulationTests(ITestOutputHelper output)
 {
     private const int DefaultSeeds = 2000;
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(1234)]
+    public void A_seed_replays_exactly(int seed)
+    {
+        var first = new ClusterSimulation(seed, trace: true);
+        var second = new ClusterSimulation(seed, trace: true);
+        first.Run();
+        second.Run();
+        Assert.Equal(first.Steps, second.Steps);
+        Assert.Equal(first.Stats.ToString(), second.Stats.ToString());
+        Assert.Equal(first.TraceText, second.TraceText);
+    }
 
     [Fact]
     public void Seeded_clusters_keep_every_safety_property_and_recover_after_healing()
