@@ -30,10 +30,36 @@ public sealed class ClusterClient : IAsyncDisposable
         _timeout = timeout ?? TimeSpan.FromSeconds(15);
     }
 
-    /// <summary>The current leader, or null while there is none.</summary>
+    /// <summary>The current leader, or null while there is none. A node's opinion is checked with the
+    /// node it names (a spare, or a node cut off, may still name a former leader).</summary>
     public async Task<NodeInfo?> GetLeaderAsync(CancellationToken cancellationToken = default)
     {
-        var response = await SendToAnyAsync(new ClientRequest { GetLeader = new GetLeaderRequest() }, cancellationToken).ConfigureAwait(false);
+        RaftSqlException? last = null;
+        var answered = false;
+        foreach (var address in _addresses)
+        {
+            try
+            {
+                var claimed = await AskLeaderAsync(address, cancellationToken).ConfigureAwait(false);
+                answered = true;
+                if (claimed is null)
+                    continue;
+                if (claimed.Address == address || (await AskLeaderAsync(claimed.Address, cancellationToken).ConfigureAwait(false))?.Id == claimed.Id)
+                    return claimed;
+            }
+            catch (RaftSqlException ex) when (ex.Code is RaftSqlErrorCode.Unavailable or RaftSqlErrorCode.NodeStopped or RaftSqlErrorCode.Timeout)
+            {
+                last = ex;
+            }
+        }
+        // No node answered at all: that is not "no leader", it is an unreachable cluster.
+        return answered || last is null ? null : throw last;
+    }
+
+    private async Task<NodeInfo?> AskLeaderAsync(string address, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(address, new ClientRequest { GetLeader = new GetLeaderRequest() }, cancellationToken).ConfigureAwait(false);
+        Expect(response, ClientResponse.ResponseOneofCase.Leader);
         return response.Leader.Node is { } node ? WireMapper.FromWire(node) : null;
     }
 

@@ -86,15 +86,18 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public ClusterClient Client() => new(_nodes.Values.Select(n => n.Address));
 
-    /// <summary>Dumps every running node's copy of <paramref name="database"/> after all applied the same index.</summary>
+    /// <summary>Dumps every replicating node's copy of <paramref name="database"/> after all applied the same index.</summary>
     public async Task<Dictionary<ulong, byte[]>> DumpAllAsync(string database)
     {
         var leader = await WaitForLeaderAsync();
         var marker = await leader.ExecuteAsync(database, "PRAGMA user_version");
         var target = Math.Max(marker.RaftIndex, leader.AppliedIndex);
-        await Eventually.TrueAsync(() => _nodes.Values.All(n => n.AppliedIndex >= target), TimeSpan.FromSeconds(30), "all nodes applied");
+        // Spares receive nothing: compare the nodes that replicate.
+        var replicating = leader.Members.Where(m => m.Role != NodeRole.Spare).Select(m => m.Id).ToHashSet();
+        var nodes = _nodes.Values.Where(n => replicating.Contains(n.Id)).ToList();
+        await Eventually.TrueAsync(() => nodes.All(n => n.AppliedIndex >= target), TimeSpan.FromSeconds(30), "all nodes applied");
         var dumps = new Dictionary<ulong, byte[]>();
-        foreach (var node in _nodes.Values)
+        foreach (var node in nodes)
         {
             var path = Path.Combine(_root, $"dump-{node.Id}-{Guid.NewGuid():N}.db");
             await node.DumpAsync(database, path);

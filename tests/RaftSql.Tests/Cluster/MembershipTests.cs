@@ -54,5 +54,11 @@ public sealed class MembershipTests
         Assert.NotEqual(target.Id, newLeader.Id);
         Assert.DoesNotContain(newLeader.Members, m => m.Id == target.Id);
         await newLeader.ExecuteAsync("app.db", "INSERT INTO t (v) VALUES ('after removal')");
+
+        // The spare comes back as a voter and catches up; every replica is byte-identical.
+        await client.AssignAsync(spare.Id, NodeRole.Voter);
+        var dumps = await cluster.DumpAllAsync("app.db");
+        Assert.Equal(4, dumps.Count);
+        Assert.All(dumps.Values, d => Assert.Equal(dumps.Values.First(), d));
     }
 }
