@@ -28,7 +28,7 @@ internal sealed class RequestRouter
 
     /// <summary>How long a request waits for a leader before it is refused with NoLeader: long enough for
     /// an election (failover), short enough that a node cut off from the majority answers promptly.</summary>
-    private TimeSpan LeaderWait => _options.ElectionTimeout * 2 + _options.HeartbeatInterval * 2;
+    private TimeSpan LeaderWait => _options.ElectionTimeout + _options.HeartbeatInterval * 2;
 
     public Task<ExecuteResult> ExecuteAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
         CancellationToken cancellationToken)
