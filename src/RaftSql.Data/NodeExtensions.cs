@@ -1,0 +1,20 @@
+using RaftSql.Data.Channels;
+
+namespace RaftSql.Data;
+
+/// <summary>ADO.NET access to a <see cref="Node"/> hosted in this process.</summary>
+public static class NodeExtensions
+{
+    /// <summary>
+    /// A closed connection to <paramref name="database"/> bound to <paramref name="node"/>: reads run on this
+    /// node, writes go to the leader. The node must be started before the connection opens.
+    /// </summary>
+    public static RaftSqlConnection CreateConnection(this Node node, string database)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentException.ThrowIfNullOrWhiteSpace(database);
+        var settings = new RaftSqlConnectionStringBuilder { Database = database, ReadConsistency = ReadConsistency.Session };
+        return new RaftSqlConnection(settings.ConnectionString, $"node {node.Id} ({node.Address})",
+            s => new RemoteChannel([node.Address], TimeSpan.FromSeconds(s.ConnectTimeout), s.Pooling));
+    }
+}
