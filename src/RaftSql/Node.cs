@@ -25,6 +25,7 @@ public sealed class Node : IAsyncDisposable
     private LocalDatabases? _databases;
     private LeaderLink? _leaderLink;
     private RequestRouter? _router;
+    private NodeServices? _services;
     private Task? _maintenance;
     private CancellationTokenSource? _stopping;
     private ulong _lastWriteIndex;
@@ -68,6 +69,13 @@ public sealed class Node : IAsyncDisposable
 
     private RaftHost Host => _host ?? throw new InvalidOperationException("The node is not started.");
 
+    /// <summary>For the in-process ADO.NET provider: the running node's request handling.</summary>
+    internal NodeServices Services => _services ?? throw new InvalidOperationException("The node is not started.");
+
+    /// <summary>For the in-process ADO.NET provider: a client session without a socket (its transactions and
+    /// cursors end when it is disposed).</summary>
+    internal ClientSession CreateSession() => new(Services);
+
     private RequestRouter Router => _router ?? throw new InvalidOperationException("The node is not started.");
 
     /// <summary>Opens the data directory, starts listening and joins the cluster.</summary>
@@ -103,10 +111,11 @@ public sealed class Node : IAsyncDisposable
         }), network, _loggerFactory.CreateLogger<RaftHost>());
         _databases = new LocalDatabases(_host.Engine);
         _host.LeadershipLost += _databases.InterruptWriters;
+        _host.LeadershipLost += _databases.AbortTransactions;
         _host.InstallingSnapshot += _databases.CloseAll;
         _leaderLink = new LeaderLink(network, _options.RequestTimeout, _loggerFactory);
         _router = new RequestRouter(_host, _databases, _leaderLink, _options);
-        var services = new NodeServices(_options, _host, _databases, _router);
+        var services = _services = new NodeServices(_options, _host, _databases, _router);
 
         _server = new TransportServer(ParseBindEndPoint(_options.BindAddress ?? _options.Address), _options.Id, transport, _loggerFactory);
         _server.Register(ProtocolKind.Peer, _host.ServePeerAsync);
@@ -167,8 +176,7 @@ public sealed class Node : IAsyncDisposable
         {
             try
             {
-                var services = new NodeServices(_options, _host, _databases!, _router);
-                await services.TransferLeadershipAsync(0, cancellationToken).ConfigureAwait(false);
+                await Services.TransferLeadershipAsync(0, cancellationToken).ConfigureAwait(false);
             }
             catch (RaftSqlException ex)
             {

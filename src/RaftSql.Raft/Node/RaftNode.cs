@@ -71,12 +71,14 @@ public sealed partial class RaftNode
     internal RaftLog Log => _log;
 
     /// <summary>
-    /// Voters campaign; so does a member whose own removal (or demotion) it applied: it may hold the
-    /// longest log while the remaining voters, not yet knowing the change committed, still need its vote.
-    /// Winning, it only hands leadership over (see <see cref="MaybeHandOver"/>).
+    /// Voters campaign; so does a member that was removed (or that applied its own demotion): it may hold
+    /// the longest log while the remaining voters, not yet knowing the change committed, still need its
+    /// vote. Winning, it only hands leadership over (see <see cref="MaybeHandOver"/>). Standbys, spares and
+    /// members that have not learnt any configuration yet never campaign.
     /// </summary>
     private bool IsPromotable =>
-        (_membership.IsVoter(Id) || _retiredVoter) && _membership.Voters.Count > 0 && _log.PendingSnapshot is null;
+        (_membership.IsVoter(Id) || _retiredVoter || !_membership.Contains(Id)) &&
+        _membership.Voters.Count > 0 && _log.PendingSnapshot is null;
 
     private HardState CurrentHardState => new(_term, _vote, _log.Committed);
 
@@ -173,7 +175,8 @@ public sealed partial class RaftNode
         }
         foreach (var e in ready.CommittedEntries)
         {
-            if (e.Index <= _log.Applied) continue;
+            // Skip what a snapshot accepted since GetReady already covers (the host may Step in between).
+            if (e.Index <= _log.Applied || (_log.PendingSnapshot is { } pending && e.Index <= pending.Index)) continue;
             _log.AppliedTo(e.Index);
             if (e.Type == EntryType.ConfChange) ApplyConfChange(ConfChange.Decode(e.Data.Span));
             else if (_state == RaftState.Leader && e.Index >= _termStartIndex) _uncommittedBytes = Math.Max(0, _uncommittedBytes - e.Size);

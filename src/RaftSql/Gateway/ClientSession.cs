@@ -17,34 +17,32 @@ namespace RaftSql.Gateway;
 /// </summary>
 internal sealed class ClientSession : IAsyncDisposable
 {
-    private const int DefaultPageRows = 512;
     private const int DumpChunkBytes = 1024 * 1024;
 
-    private readonly Connection _connection;
     private readonly NodeServices _services;
-    private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<ulong, Cursor> _cursors = new();
+    private readonly ConcurrentDictionary<ulong, IRowCursor> _cursors = new();
+    private readonly ConcurrentDictionary<ulong, WriteTransaction> _transactions = new();
     private readonly ConcurrentDictionary<ulong, string> _dumps = new();
     private long _nextId;
 
-    public ClientSession(Connection connection, NodeServices services, ILogger logger)
+    /// <summary>A session serves one client: over TCP (<see cref="ServeAsync"/>) or in process.</summary>
+    public ClientSession(NodeServices services)
     {
-        _connection = connection;
         _services = services;
-        _logger = logger;
     }
 
     public static async Task ServeAsync(Connection connection, NodeServices services, ILogger logger, CancellationToken stopping)
     {
-        await using var session = new ClientSession(connection, services, logger);
-        await ClientRequestLoop.ServeAsync(connection, session.AnswerAsync, logger, stopping).ConfigureAwait(false);
+        await using var session = new ClientSession(services);
+        await ClientRequestLoop.ServeAsync(connection, session.HandleAsync, logger, stopping).ConfigureAwait(false);
     }
 
-    private async Task<ClientResponse> AnswerAsync(ClientRequest request, CancellationToken cancellationToken)
+    /// <summary>Answers one request. Errors a client can act on come back as Error responses or typed exceptions.</summary>
+    public async Task<ClientResponse> HandleAsync(ClientRequest request, CancellationToken cancellationToken)
     {
         try
         {
-            return await HandleAsync(request, cancellationToken).ConfigureAwait(false);
+            return await DispatchAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.NotLeader)
         {
@@ -63,7 +61,7 @@ internal sealed class ClientSession : IAsyncDisposable
         return leader is null ? null : WireMapper.ToWire(new RaftSql.NodeInfo(leader.Id, leader.Address, WireMapper.ToNodeRole(leader.Role)), true);
     }
 
-    private async Task<ClientResponse> HandleAsync(ClientRequest request, CancellationToken ct)
+    private async Task<ClientResponse> DispatchAsync(ClientRequest request, CancellationToken ct)
     {
         var router = _services.Router;
         switch (request.RequestCase)
@@ -75,8 +73,9 @@ internal sealed class ClientSession : IAsyncDisposable
 
             case ClientRequest.RequestOneofCase.Execute:
                 var execute = request.Execute;
-                RejectTransaction(execute.TransactionId);
-                var result = await router.ExecuteAsync(execute.Database, execute.Sql, execute.Parameters, ct).ConfigureAwait(false);
+                var result = execute.TransactionId != 0
+                    ? await ExecuteInTransactionAsync(execute, ct).ConfigureAwait(false)
+                    : await router.ExecuteAsync(execute.Database, execute.Sql, execute.Parameters, ct).ConfigureAwait(false);
                 return new ClientResponse
                 {
                     ExecuteResult = new Protocol.ExecuteResult
@@ -93,7 +92,7 @@ internal sealed class ClientSession : IAsyncDisposable
             case ClientRequest.RequestOneofCase.FetchPage:
                 if (!_cursors.TryGetValue(request.FetchPage.CursorId, out var cursor))
                     throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Unknown cursor {request.FetchPage.CursorId}.");
-                return new ClientResponse { RowPage = NextPage(cursor, request.FetchPage.PageSize) };
+                return new ClientResponse { RowPage = NextPage(request.FetchPage.CursorId, cursor, request.FetchPage.PageSize) };
 
             case ClientRequest.RequestOneofCase.CloseCursor:
                 if (_cursors.TryRemove(request.CloseCursor.CursorId, out var closing))
@@ -101,10 +100,23 @@ internal sealed class ClientSession : IAsyncDisposable
                 return new ClientResponse { Ack = new Ack() };
 
             case ClientRequest.RequestOneofCase.Begin:
+                EnsureLeader();
+                RequestRouter.ValidateDatabaseName(request.Begin.Database);
+                if (!_services.Databases.Exists(request.Begin.Database))
+                    await router.ExecuteAsync(request.Begin.Database, "SELECT 1", [], ct).ConfigureAwait(false);
+                var transaction = await _services.Databases.BeginAsync(request.Begin.Database, _services.Options.CommitTimeout, ct).ConfigureAwait(false);
+                var transactionId = (ulong)Interlocked.Increment(ref _nextId);
+                _transactions[transactionId] = transaction;
+                return new ClientResponse { TransactionStarted = new TransactionStarted { TransactionId = transactionId } };
+
             case ClientRequest.RequestOneofCase.Commit:
+                var committing = TakeTransaction(request.Commit.TransactionId);
+                var index = await _services.Databases.CommitAsync(committing, ct).ConfigureAwait(false);
+                return new ClientResponse { CommitResult = new CommitResult { RaftIndex = index } };
+
             case ClientRequest.RequestOneofCase.Rollback:
-                RejectTransaction(1);
-                break;
+                await _services.Databases.RollbackAsync(TakeTransaction(request.Rollback.TransactionId)).ConfigureAwait(false);
+                return new ClientResponse { Ack = new Ack() };
 
             case ClientRequest.RequestOneofCase.GetLeader:
                 return new ClientResponse { Leader = new Leader { Node = CurrentLeader() } };
@@ -144,12 +156,25 @@ internal sealed class ClientSession : IAsyncDisposable
         throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Unsupported request {request.RequestCase}.");
     }
 
-    private static void RejectTransaction(ulong transactionId)
-    {
-        if (transactionId != 0)
-            throw new RaftSqlException(RaftSqlErrorCode.ProtocolError,
-                "Interactive transactions are not supported by this node version; send the transaction as one statement text.");
-    }
+    private WriteTransaction FindTransaction(ulong id) =>
+        _transactions.TryGetValue(id, out var transaction)
+            ? transaction
+            : throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Unknown transaction {id} (it may have ended).");
+
+    private WriteTransaction TakeTransaction(ulong id) =>
+        _transactions.TryRemove(id, out var transaction)
+            ? transaction
+            : throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Unknown transaction {id} (it may have ended).");
+
+    private Task<ExecuteResult> ExecuteInTransactionAsync(ExecuteRequest execute, CancellationToken ct) =>
+        _services.Databases.RunInTransactionAsync(FindTransaction(execute.TransactionId), connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = execute.Sql;
+            SqlValues.Bind(command, execute.Parameters);
+            var rows = command.ExecuteNonQuery();
+            return new ExecuteResult(rows, SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle), 0);
+        }, ct);
 
     private Protocol.NodeInfo? CurrentLeader()
     {
@@ -188,25 +213,48 @@ internal sealed class ClientSession : IAsyncDisposable
 
     private async Task<ClientResponse> QueryAsync(QueryRequest query, CancellationToken ct)
     {
-        RejectTransaction(query.TransactionId);
-        var consistency = WireMapper.FromWire(query.Consistency);
+        var databases = _services.Databases;
         var router = _services.Router;
+        if (query.TransactionId != 0)
+        {
+            var pages = await databases.RunInTransactionAsync(FindTransaction(query.TransactionId),
+                connection => ResultPages.ReadAll(connection, query.Sql, query.Parameters, PageRows(query.PageSize)), ct).ConfigureAwait(false);
+            pages[^1].RaftIndex = 0; // the index comes with the commit
+            return new ClientResponse { RowPage = Serve(pages) };
+        }
+        RequestRouter.ValidateDatabaseName(query.Database);
+        if (query.AllowWrite && !databases.IsReadOnly(query.Database, query.Sql))
+        {
+            var pages = await router.RunWritingStatementsAsync(query, ct).ConfigureAwait(false);
+            return new ClientResponse { RowPage = Serve(pages) };
+        }
+        var consistency = WireMapper.FromWire(query.Consistency);
         if (!await router.PrepareLocalReadAsync(query.Database, consistency, query.MinIndex, ct).ConfigureAwait(false))
         {
             var whole = await router.QueryAsync(query.Database, query.Sql, query.Parameters, consistency, query.MinIndex, ct).ConfigureAwait(false);
             return new ClientResponse { RowPage = WholePage(whole) };
         }
         var applied = _services.Host.Status.Applied;
-        var cursor = await Task.Run(() => Cursor.Open(_services.Databases, query, applied), ct).ConfigureAwait(false);
-        var page = NextPage(cursor, query.PageSize);
-        if (!page.Done)
+        var cursor = await Task.Run(() => ReaderCursor.Open(databases, query.Database, query.Sql, query.Parameters, applied), ct).ConfigureAwait(false);
+        var id = (ulong)Interlocked.Increment(ref _nextId);
+        _cursors[id] = cursor;
+        return new ClientResponse { RowPage = NextPage(id, cursor, query.PageSize) };
+    }
+
+    private static int PageRows(uint requested) => requested is > 0 and <= 100_000 ? (int)requested : ResultPages.DefaultRows;
+
+    /// <summary>Returns the first of <paramref name="pages"/>, keeping the rest for FetchPage.</summary>
+    private RowPage Serve(List<RowPage> pages)
+    {
+        var first = pages[0];
+        if (!first.Done)
         {
             var id = (ulong)Interlocked.Increment(ref _nextId);
-            cursor.PageSize = query.PageSize;
-            _cursors[id] = cursor;
-            page.CursorId = id;
+            _cursors[id] = new PageListCursor(pages, 1);
+            foreach (var page in pages)
+                page.CursorId = page.Done ? 0 : id;
         }
-        return new ClientResponse { RowPage = page };
+        return first;
     }
 
     private static RowPage WholePage(QueryResult result)
@@ -222,20 +270,20 @@ internal sealed class ClientSession : IAsyncDisposable
         return page;
     }
 
-    private RowPage NextPage(Cursor cursor, uint pageSize)
+    private RowPage NextPage(ulong id, IRowCursor cursor, uint pageSize)
     {
-        var rows = (int)(pageSize != 0 ? pageSize : cursor.PageSize != 0 ? cursor.PageSize : DefaultPageRows);
         lock (cursor)
         {
-            var page = cursor.Read(rows);
+            var page = cursor.Next(PageRows(pageSize));
             if (page.Done)
             {
-                foreach (var (id, c) in _cursors)
-                {
-                    if (ReferenceEquals(c, cursor))
-                        _cursors.TryRemove(id, out _);
-                }
+                _cursors.TryRemove(id, out _);
                 cursor.Dispose();
+                page.CursorId = 0;
+            }
+            else
+            {
+                page.CursorId = id;
             }
             return page;
         }
@@ -282,99 +330,17 @@ internal sealed class ClientSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // A client that went away mid-transaction: roll it back on the leader.
+        foreach (var id in _transactions.Keys)
+        {
+            if (_transactions.TryRemove(id, out var transaction))
+                await _services.Databases.RollbackAsync(transaction).ConfigureAwait(false);
+        }
         foreach (var cursor in _cursors.Values)
             cursor.Dispose();
         _cursors.Clear();
         foreach (var path in _dumps.Values)
             File.Delete(path);
         _dumps.Clear();
-    }
-
-    /// <summary>An open reader on a pooled connection; pages are read from it on demand.</summary>
-    private sealed class Cursor : IDisposable
-    {
-        private readonly LocalDatabases _databases;
-        private readonly string _database;
-        private readonly SqliteConnection _connection;
-        private readonly SqliteCommand _command;
-        private readonly SqliteDataReader _reader;
-        private readonly ulong _applied;
-        private bool _sentColumns;
-        private bool _disposed;
-
-        private Cursor(LocalDatabases databases, string database, SqliteConnection connection, SqliteCommand command,
-            SqliteDataReader reader, ulong applied)
-        {
-            _databases = databases;
-            _database = database;
-            _connection = connection;
-            _command = command;
-            _reader = reader;
-            _applied = applied;
-        }
-
-        public uint PageSize { get; set; }
-
-        public static Cursor Open(LocalDatabases databases, QueryRequest query, ulong applied)
-        {
-            var connection = databases.RentReader(query.Database);
-            SqliteCommand? command = null;
-            try
-            {
-                command = connection.CreateCommand();
-                command.CommandText = query.Sql;
-                SqlValues.Bind(command, query.Parameters);
-                var reader = command.ExecuteReader();
-                return new Cursor(databases, query.Database, connection, command, reader, applied);
-            }
-            catch (SqliteException ex)
-            {
-                command?.Dispose();
-                databases.ReturnReader(query.Database, connection);
-                throw ex.ToRaftSqlException();
-            }
-        }
-
-        public RowPage Read(int maxRows)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            var page = new RowPage { AppliedIndex = _applied };
-            if (!_sentColumns)
-            {
-                for (var i = 0; i < _reader.FieldCount; i++)
-                    page.Columns.Add(new Column { Name = _reader.GetName(i), DeclaredType = _reader.GetDataTypeName(i) });
-                _sentColumns = true;
-            }
-            try
-            {
-                while (page.Rows.Count < maxRows)
-                {
-                    if (!_reader.Read())
-                    {
-                        page.Done = true;
-                        return page;
-                    }
-                    var row = new Row();
-                    foreach (var value in SqlValues.ReadRow(_reader))
-                        row.Values.Add(SqlValues.ToWire(value));
-                    page.Rows.Add(row);
-                }
-            }
-            catch (SqliteException ex)
-            {
-                throw ex.ToRaftSqlException();
-            }
-            return page;
-        }
-
-        public void Dispose()
-        {
-            if (_disposed)
-                return;
-            _disposed = true;
-            _reader.Dispose();
-            _command.Dispose();
-            _databases.ReturnReader(_database, _connection);
-        }
     }
 }

@@ -18,6 +18,7 @@ internal sealed class LocalDatabases : IDisposable
     private readonly ConcurrentDictionary<string, Writer> _writers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentBag<SqliteConnection>> _readers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<SqliteConnection, byte> _rented = new();
+    private readonly ConcurrentDictionary<WriteTransaction, byte> _transactions = new();
     private volatile bool _disposed;
 
     public LocalDatabases(ReplicationEngine engine) => _engine = engine;
@@ -25,14 +26,36 @@ internal sealed class LocalDatabases : IDisposable
     public bool Exists(string database) => _engine.Databases.Contains(database, StringComparer.Ordinal);
 
     /// <summary>Runs a writing statement through this node's SQLite (the node must be the leader).</summary>
-    public async Task<ExecuteResult> ExecuteAsync(string database, string sql, IEnumerable<Parameter> parameters,
-        CancellationToken cancellationToken)
+    public Task<ExecuteResult> ExecuteAsync(string database, string sql, IEnumerable<Parameter> parameters,
+        CancellationToken cancellationToken) =>
+        RunOnWriterAsync(database, connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            SqlValues.Bind(command, parameters);
+            var rows = command.ExecuteNonQuery();
+            return new ExecuteResult(rows, raw.sqlite3_last_insert_rowid(connection.Handle), LocalCommitTracker.LastIndex);
+        }, cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> on the database's write connection, one writer at a time.
+    /// The Raft index of what it committed is in <see cref="LocalCommitTracker.LastIndex"/> on that thread.</summary>
+    public async Task<T> RunOnWriterAsync<T>(string database, Func<SqliteConnection, T> work, CancellationToken cancellationToken)
     {
         var writer = _writers.GetOrAdd(database, _ => new Writer());
         await writer.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await Task.Run(() => ExecuteLocked(writer, database, sql, parameters), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(() =>
+            {
+                try
+                {
+                    return RunLocked(writer, database, work);
+                }
+                finally
+                {
+                    RollBackLeftovers(writer.Connection!);
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -40,21 +63,16 @@ internal sealed class LocalDatabases : IDisposable
         }
     }
 
-    private ExecuteResult ExecuteLocked(Writer writer, string database, string sql, IEnumerable<Parameter> parameters)
+    private T RunLocked<T>(Writer writer, string database, Func<SqliteConnection, T> work)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         writer.Connection ??= _engine.OpenConnection(database);
         var connection = writer.Connection;
         LocalCommitTracker.Reset();
+        writer.Active = connection;
         try
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            SqlValues.Bind(command, parameters);
-            writer.Active = connection;
-            var rows = command.ExecuteNonQuery();
-            var rowId = raw.sqlite3_last_insert_rowid(connection.Handle);
-            return new ExecuteResult(rows, rowId, LocalCommitTracker.LastIndex);
+            return work(connection);
         }
         catch (SqliteException ex)
         {
@@ -63,8 +81,126 @@ internal sealed class LocalDatabases : IDisposable
         finally
         {
             writer.Active = null;
-            RollBackLeftovers(connection);
         }
+    }
+
+    // ---- interactive transactions: they hold the database's writer until commit or rollback ----------
+
+    /// <summary>Starts an interactive transaction on the leader's write connection.</summary>
+    public async Task<WriteTransaction> BeginAsync(string database, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var writer = _writers.GetOrAdd(database, _ => new Writer());
+        if (!await writer.Gate.WaitAsync(wait, cancellationToken).ConfigureAwait(false))
+            throw new RaftSqlException(RaftSqlErrorCode.Timeout, $"Database '{database}' stayed busy with another writer.");
+        var transaction = new WriteTransaction(database, writer);
+        try
+        {
+            await Task.Run(() => RunLocked(writer, database, connection =>
+            {
+                Execute(connection, "BEGIN");
+                return true;
+            }), cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            writer.Gate.Release();
+            throw;
+        }
+        _transactions[transaction] = 0;
+        return transaction;
+    }
+
+    /// <summary>Runs a statement inside <paramref name="transaction"/>.</summary>
+    public async Task<T> RunInTransactionAsync<T>(WriteTransaction transaction, Func<SqliteConnection, T> work,
+        CancellationToken cancellationToken)
+    {
+        await transaction.StatementLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            transaction.ThrowIfEnded();
+            return await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, work), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RaftSqlException) when (transaction.AbortReason is { } reason)
+        {
+            throw reason;
+        }
+        finally
+        {
+            if (transaction.AbortReason is not null)
+                End(transaction, rollBack: true);
+            transaction.StatementLock.Release();
+        }
+    }
+
+    /// <summary>Commits; returns the Raft index the transaction committed at (0 when it wrote nothing).</summary>
+    public async Task<ulong> CommitAsync(WriteTransaction transaction, CancellationToken cancellationToken)
+    {
+        await transaction.StatementLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            transaction.ThrowIfEnded();
+            return await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, connection =>
+            {
+                Execute(connection, "COMMIT");
+                return LocalCommitTracker.LastIndex;
+            }), CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            End(transaction, rollBack: true);
+            transaction.StatementLock.Release();
+        }
+    }
+
+    public async Task RollbackAsync(WriteTransaction transaction)
+    {
+        await transaction.StatementLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            End(transaction, rollBack: true);
+        }
+        finally
+        {
+            transaction.StatementLock.Release();
+        }
+    }
+
+    /// <summary>Leadership was lost: every open transaction is rolled back now (or, when a statement is
+    /// running in it, as soon as that statement is interrupted), so the apply loop can take the write lock.</summary>
+    public void AbortTransactions()
+    {
+        foreach (var transaction in _transactions.Keys)
+        {
+            transaction.Abort(new RaftSqlException(RaftSqlErrorCode.NotLeader,
+                "Leadership was lost; the transaction was rolled back and nothing of it was committed."));
+            if (transaction.StatementLock.Wait(0))
+            {
+                End(transaction, rollBack: true);
+                transaction.StatementLock.Release();
+            }
+            else if (transaction.Writer.Active is { } active)
+            {
+                raw.sqlite3_interrupt(active.Handle);
+            }
+        }
+    }
+
+    /// <summary>Called with the statement lock held: leaves the transaction and frees the writer.</summary>
+    private void End(WriteTransaction transaction, bool rollBack)
+    {
+        if (!transaction.MarkEnded())
+            return;
+        _transactions.TryRemove(transaction, out _);
+        if (rollBack && transaction.Writer.Connection is { } connection)
+            RollBackLeftovers(connection);
+        transaction.Writer.Gate.Release();
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 
     /// <summary>Statement text such as "BEGIN; INSERT ..." that fails half way must not leave the shared
@@ -83,6 +219,38 @@ internal sealed class LocalDatabases : IDisposable
             {
                 // Already rolled back by SQLite itself (e.g. after an I/O error in the commit).
             }
+        }
+    }
+
+    /// <summary>
+    /// True when every statement of <paramref name="sql"/> only reads (SQLite's own verdict,
+    /// sqlite3_stmt_readonly). False when any writes, or when it cannot be prepared here (e.g. the
+    /// database or table does not exist on this node yet): the leader then decides.
+    /// </summary>
+    public bool IsReadOnly(string database, string sql)
+    {
+        if (!Exists(database))
+            return false;
+        var connection = RentReader(database);
+        try
+        {
+            ReadOnlySpan<byte> remaining = System.Text.Encoding.UTF8.GetBytes(sql);
+            while (!remaining.IsEmpty)
+            {
+                if (raw.sqlite3_prepare_v2(connection.Handle, remaining, out var statement, out var tail) != raw.SQLITE_OK)
+                    return false;
+                using (statement)
+                {
+                    if (!statement.IsInvalid && raw.sqlite3_stmt_readonly(statement) == 0)
+                        return false;
+                }
+                remaining = tail;
+            }
+            return true;
+        }
+        finally
+        {
+            ReturnReader(database, connection);
         }
     }
 
@@ -211,7 +379,7 @@ internal sealed class LocalDatabases : IDisposable
         CloseAll();
     }
 
-    private sealed class Writer
+    internal sealed class Writer
     {
         public SemaphoreSlim Gate { get; } = new(1, 1);
 

@@ -30,10 +30,61 @@ internal sealed class RequestRouter
     /// an election (failover), short enough that a node cut off from the majority answers promptly.</summary>
     private TimeSpan LeaderWait => _options.ElectionTimeout * 2 + _options.HeartbeatInterval * 2;
 
-    public async Task<ExecuteResult> ExecuteAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
+    public Task<ExecuteResult> ExecuteAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
         CancellationToken cancellationToken)
     {
         ValidateDatabaseName(database);
+        return WriteAsync(
+            ct => _databases.ExecuteAsync(database, sql, parameters, ct),
+            async (leaderId, ct) =>
+            {
+                var request = new ClientRequest { Execute = new ExecuteRequest { Database = database, Sql = sql } };
+                request.Execute.Parameters.AddRange(parameters);
+                var response = await ForwardAsync(leaderId, request, ct).ConfigureAwait(false);
+                if (response is null)
+                    return null;
+                var r = response.ExecuteResult;
+                return new ExecuteResult(r.RowsAffected, r.LastInsertRowid, r.RaftIndex);
+            },
+            cancellationToken);
+    }
+
+    /// <summary>Runs statements that may write on the leader and returns every page of their result.</summary>
+    public Task<List<RowPage>> RunWritingStatementsAsync(QueryRequest query, CancellationToken cancellationToken)
+    {
+        ValidateDatabaseName(query.Database);
+        return WriteAsync(
+            ct => _databases.RunOnWriterAsync(query.Database,
+                connection => ResultPages.ReadAll(connection, query.Sql, query.Parameters, ResultPages.DefaultRows), ct),
+            async (leaderId, ct) =>
+            {
+                var response = await ForwardAsync(leaderId, new ClientRequest { Query = query.Clone() }, ct).ConfigureAwait(false);
+                if (response is null)
+                    return null;
+                var pages = new List<RowPage> { response.RowPage };
+                while (!pages[^1].Done)
+                {
+                    var next = await _leader.SendAsync(leaderId,
+                        new ClientRequest { FetchPage = new FetchPageRequest { CursorId = pages[^1].CursorId } }, ct).ConfigureAwait(false);
+                    if (next.ResponseCase != ClientResponse.ResponseOneofCase.RowPage)
+                        throw WireMapper.Unexpected(next);
+                    pages.Add(next.RowPage);
+                }
+                foreach (var page in pages)
+                    page.CursorId = 0;
+                return pages;
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a write where the leader is: here when this node leads (once it applied its term's first
+    /// entry), else forwarded. Retries only while the write certainly did not run; waits at most
+    /// <see cref="LeaderWait"/> without a leader, then refuses with NoLeader.
+    /// </summary>
+    private async Task<T> WriteAsync<T>(Func<CancellationToken, Task<T>> local, Func<ulong, CancellationToken, Task<T?>> forward,
+        CancellationToken cancellationToken) where T : class
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.CommitTimeout);
         var noLeaderSince = DateTime.UtcNow;
@@ -48,7 +99,7 @@ internal sealed class RequestRouter
                     {
                         try
                         {
-                            return await _databases.ExecuteAsync(database, sql, parameters, deadline.Token).ConfigureAwait(false);
+                            return await local(deadline.Token).ConfigureAwait(false);
                         }
                         catch (RaftSqlException ex) when (ex.Code is RaftSqlErrorCode.NotLeader or RaftSqlErrorCode.NoLeader)
                         {
@@ -59,7 +110,7 @@ internal sealed class RequestRouter
                 else if (status.LeaderId != 0)
                 {
                     noLeaderSince = DateTime.UtcNow;
-                    if (await TryForwardExecuteAsync(status.LeaderId, database, sql, parameters, deadline.Token).ConfigureAwait(false) is { } result)
+                    if (await forward(status.LeaderId, deadline.Token).ConfigureAwait(false) is { } result)
                         return result;
                 }
                 else if (DateTime.UtcNow - noLeaderSince > LeaderWait)
@@ -77,12 +128,10 @@ internal sealed class RequestRouter
         }
     }
 
-    /// <summary>Null when the write certainly did not run (retry); throws when it failed or may have run.</summary>
-    private async Task<ExecuteResult?> TryForwardExecuteAsync(ulong leaderId, string database, string sql,
-        IReadOnlyList<Parameter> parameters, CancellationToken cancellationToken)
+    /// <summary>Sends a write to the leader. Null when it certainly did not run there (retry); throws when it
+    /// failed or may have run.</summary>
+    private async Task<ClientResponse?> ForwardAsync(ulong leaderId, ClientRequest request, CancellationToken cancellationToken)
     {
-        var request = new ClientRequest { Execute = new ExecuteRequest { Database = database, Sql = sql } };
-        request.Execute.Parameters.AddRange(parameters);
         ClientResponse response;
         try
         {
@@ -97,12 +146,9 @@ internal sealed class RequestRouter
             throw new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
                 $"The connection to leader {leaderId} failed while the write was in flight; it may or may not have been applied.", ex);
         }
-        if (response.ResponseCase == ClientResponse.ResponseOneofCase.ExecuteResult)
-        {
-            var r = response.ExecuteResult;
-            return new ExecuteResult(r.RowsAffected, r.LastInsertRowid, r.RaftIndex);
-        }
-        var error = WireMapper.Unexpected(response);
+        if (response.ResponseCase != ClientResponse.ResponseOneofCase.Error)
+            return response;
+        var error = ClientErrors.ToException(response.Error);
         if (error.Code is RaftSqlErrorCode.NotLeader or RaftSqlErrorCode.NoLeader)
             return null;
         throw error;

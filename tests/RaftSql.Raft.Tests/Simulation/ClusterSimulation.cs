@@ -51,6 +51,7 @@ internal sealed class ClusterSimulation
     private sealed record TickEvent(ulong Host) : SimEvent;
     private sealed record ReadyEvent(ulong Host, int Incarnation) : SimEvent;
     private sealed record DeliverEvent(Message Message, List<Entry>? SnapshotData) : SimEvent;
+    private sealed record ApplyEvent(ulong Host, int Incarnation) : SimEvent;
     private sealed record ChaosEvent : SimEvent;
     private sealed record RestartEvent(ulong Host) : SimEvent;
 
@@ -121,8 +122,15 @@ internal sealed class ClusterSimulation
                 _readyScheduled[ready.Host] = false;
                 var host = _hosts[ready.Host];
                 if (!host.IsUp || host.Incarnation != ready.Incarnation) break;
-                foreach (var m in host.ProcessReady(_checker)) Send(host, m);
-                ScheduleReady(host);
+                foreach (var m in host.PersistReady(_checker)) Send(host, m);
+                // Half of the time the host applies later, as a pipelined host does: messages are
+                // stepped in between, and a crash in between loses the apply (not the persisted log).
+                if (_rng.Next(2) == 0) ApplyAndContinue(host);
+                else Schedule(1 + _rng.Next(3), new ApplyEvent(ready.Host, ready.Incarnation));
+                break;
+            case ApplyEvent apply:
+                var applier = _hosts[apply.Host];
+                if (applier.IsUp && applier.Incarnation == apply.Incarnation && applier.HasOutstandingReady) ApplyAndContinue(applier);
                 break;
             case DeliverEvent deliver:
                 Deliver(deliver);
@@ -136,6 +144,12 @@ internal sealed class ClusterSimulation
                 else Chaos();
                 break;
         }
+    }
+
+    private void ApplyAndContinue(TestHost host)
+    {
+        host.ApplyReady(_checker);
+        ScheduleReady(host);
     }
 
     /// <summary>A Ready is processed after a simulated disk latency: a crash before then loses it.</summary>
@@ -226,6 +240,7 @@ internal sealed class ClusterSimulation
             case < 74: ToggleSpare(); break;
             case < 77: TransferLeadership(); break;
             case < 82: RandomUpHost()?.Compact(); break;
+            case < 84: IsolateLeader(); break;
         }
     }
 
@@ -237,11 +252,12 @@ internal sealed class ClusterSimulation
         // Keep offering a final write until one is accepted by a leader that still leads.
         var leader = Leader();
         if (leader is null) return;
-        if (_final is { } f && _checker.MaxCommittedIndex < f.Index && !IsPending(leader, f.Index)) _final = null;
+        // A final write can be lost (its leader was deposed, or crashed before answering): offer another.
+        if (_final is { } f && !_checker.AckedProposals.Contains(f.Proposal) &&
+            (_checker.MaxCommittedIndex >= f.Index || leader.Raft.Status.LastIndex < f.Index))
+            _final = null;
         if (_final is null && ProposeAt(leader) is { } final) _final = final;
     }
-
-    private static bool IsPending(TestHost leader, ulong index) => leader.Raft.Status.LastIndex >= index;
 
     private bool LivenessReached()
     {
@@ -286,6 +302,12 @@ internal sealed class ClusterSimulation
         _network.Partition(ids[..cut], ids[cut..]);
     }
 
+    private void IsolateLeader()
+    {
+        if (Leader() is not { } leader) return;
+        _network.Partition([leader.Id], [.. _hosts.Keys.Where(id => id != leader.Id)]);
+    }
+
     private void BlockOneDirection()
     {
         var ids = _hosts.Keys.ToList();
@@ -320,7 +342,8 @@ internal sealed class ClusterSimulation
         if (Leader() is not { } leader) return;
         var members = leader.Raft.Status.Membership.Members;
         var victim = members[_rng.Next(members.Count)];
-        leader.Raft.ProposeConfChange(ConfChange.Remove(victim.Id));
+        var result = leader.Raft.ProposeConfChange(ConfChange.Remove(victim.Id));
+        if (result.Accepted && victim.Id == leader.Id) Stats.LeaderSelfRemovals++;
         ScheduleReady(leader);
     }
 
@@ -353,6 +376,7 @@ internal sealed class ClusterSimulation
             TickEvent t => $"{_now}: tick {t.Host} {Describe(t.Host)}",
             ReadyEvent r => $"{_now}: ready {r.Host} {Describe(r.Host)}",
             RestartEvent r => $"{_now}: restart {r.Host}",
+            ApplyEvent a => $"{_now}: apply {a.Host} {Describe(a.Host)}",
             _ => $"{_now}: chaos",
         };
         _trace.Enqueue(text);

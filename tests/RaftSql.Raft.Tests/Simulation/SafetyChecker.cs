@@ -105,7 +105,12 @@ internal sealed class SafetyChecker : IHostObserver
         {
             _applied[e.Index] = (e.Term, prefix);
             MaxCommittedIndex = Math.Max(MaxCommittedIndex, e.Index);
-            if (e.Type == EntryType.ConfChange && e.Term > 1) Stats.ConfChangesCommitted++; // term 1 = bootstrap
+            if (e.Type == EntryType.ConfChange && e.Term > 1) // term 1 = bootstrap
+            {
+                Stats.ConfChangesCommitted++;
+                // The simulator adds members as standbys only: a voter role comes from auto-promotion.
+                if (ConfChange.Decode(e.Data.Span) is { Type: ConfChangeType.AddOrUpdate, Member.Role: MemberRole.Voter }) Stats.Promotions++;
+            }
         }
         if (e.Type != EntryType.Normal || e.Data.Length < 8) return;
         var id = ProposalId(e);

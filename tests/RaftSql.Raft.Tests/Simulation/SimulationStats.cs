@@ -12,6 +12,8 @@ internal sealed class SimulationStats
     public long SnapshotsInstalled { get; set; }
     public long TimeoutNowDelivered { get; set; }
     public long Crashes { get; set; }
+    public long Promotions { get; set; }
+    public long LeaderSelfRemovals { get; set; }
     public long LeaseChecks { get; set; }
 
     public void Add(SimulationStats other)
@@ -25,12 +27,14 @@ internal sealed class SimulationStats
             SnapshotsInstalled += other.SnapshotsInstalled;
             TimeoutNowDelivered += other.TimeoutNowDelivered;
             Crashes += other.Crashes;
+            Promotions += other.Promotions;
+            LeaderSelfRemovals += other.LeaderSelfRemovals;
             LeaseChecks += other.LeaseChecks;
         }
     }
 
     public override string ToString() =>
         $"leaders elected {LeadersElected}, writes acknowledged {WritesAcknowledged}, reads served {ReadsServed}, " +
-        $"membership changes committed {ConfChangesCommitted}, snapshots installed {SnapshotsInstalled}, " +
+        $"membership changes committed {ConfChangesCommitted} (standbys promoted {Promotions}, self-removals proposed by leaders {LeaderSelfRemovals}), snapshots installed {SnapshotsInstalled}, " +
         $"TimeoutNow delivered {TimeoutNowDelivered}, crashes {Crashes}, steps with a valid lease checked {LeaseChecks}";
 }

@@ -49,14 +49,32 @@ internal sealed class TestHost
         Incarnation++;
     }
 
-    public void Crash() => Node = null; // everything not persisted through a Ready is lost
+    public void Crash()
+    {
+        Node = null; // everything not persisted through a Ready is lost
+        _outstanding = null;
+    }
+
+    private Ready? _outstanding;
+
+    /// <summary>A Ready was persisted and sent but not yet applied and advanced.</summary>
+    public bool HasOutstandingReady => _outstanding is not null;
 
     /// <summary>Processes one Ready the way a real host must: persist, then send, then apply.</summary>
     public IReadOnlyList<Message> ProcessReady(IHostObserver? observer = null)
     {
+        var messages = PersistReady(observer);
+        if (_outstanding is not null) ApplyReady(observer);
+        return messages;
+    }
+
+    /// <summary>First half of a Ready: install the snapshot, persist, and return the messages to send.</summary>
+    public IReadOnlyList<Message> PersistReady(IHostObserver? observer = null)
+    {
         var node = Raft;
-        if (!node.HasReady) return [];
+        if (_outstanding is not null || !node.HasReady) return [];
         var ready = node.GetReady();
+        _outstanding = ready;
         if (ready.Snapshot is { } snapshot)
         {
             Storage.ApplySnapshot(snapshot);
@@ -67,6 +85,14 @@ internal sealed class TestHost
         Storage.Append(ready.Entries);
         if (ready.HardState is { } hardState) Storage.SetHardState(hardState);
         observer?.OnPersisted(this, ready.Entries);
+        return ready.Messages;
+    }
+
+    /// <summary>Second half: apply the committed entries, serve the reads, and Advance.</summary>
+    public void ApplyReady(IHostObserver? observer = null)
+    {
+        var ready = _outstanding ?? throw new InvalidOperationException("No Ready is outstanding.");
+        _outstanding = null;
         foreach (var e in ready.CommittedEntries)
         {
             if (e.Index <= AppliedIndex) continue;
@@ -78,15 +104,14 @@ internal sealed class TestHost
         }
         ReadStates.AddRange(ready.ReadStates);
         foreach (var read in ready.ReadStates) observer?.OnReadState(this, read);
-        node.Advance(ready);
-        return ready.Messages;
+        Raft.Advance(ready);
     }
 
     /// <summary>Takes a local snapshot at the applied index and compacts the log up to it.</summary>
     public void Compact()
     {
         var node = Raft;
-        if (node.HasReady || AppliedIndex <= Storage.Snapshot().Index) return;
+        if (_outstanding is not null || node.HasReady || AppliedIndex <= Storage.Snapshot().Index) return;
         SnapshotData[AppliedIndex] = [.. StateMachine];
         Storage.Compact(AppliedIndex, node.Status.Membership);
     }
