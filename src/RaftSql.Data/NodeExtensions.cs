@@ -15,6 +15,6 @@ public static class NodeExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(database);
         var settings = new RaftSqlConnectionStringBuilder { Database = database, ReadConsistency = ReadConsistency.Session };
         return new RaftSqlConnection(settings.ConnectionString, $"node {node.Id} ({node.Address})",
-            s => new RemoteChannel([node.Address], TimeSpan.FromSeconds(s.ConnectTimeout), s.Pooling));
+            s => new InProcessChannel(node, TimeSpan.FromSeconds(s.ConnectTimeout)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Data;
 using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
+using RaftSql.Data.Channels;
 using RaftSql.Data.Results;
 using RaftSql.Data.Values;
 using RaftSql.Protocol;
@@ -139,11 +140,18 @@ public sealed class RaftSqlCommand : DbCommand
         _running = running;
         try
         {
-            ClientResponse answer = await connection.Channel.SendAsync(
-                new ClientRequest { Query = BuildQuery(connection, transaction) }, timeout, running.Token).ConfigureAwait(false);
+            IClusterChannel channel = connection.Channel;
+            QueryRequest query = BuildQuery(connection, transaction);
+            if (transaction is null && channel.LocalReads is { } reads && reads.IsReadOnly(query.Database, query.Sql)
+                && await reads.PrepareAsync(query.Database, connection.ReadConsistency, query.MinIndex, running.Token).ConfigureAwait(false))
+            {
+                // In-process node, read-only text, consistency satisfied: read the file directly.
+                return new RaftSqlDataReader(connection, LocalResults.Open(reads, query), behavior);
+            }
+            ClientResponse answer = await channel.SendAsync(new ClientRequest { Query = query }, timeout, running.Token).ConfigureAwait(false);
             if (answer.ResponseCase != ClientResponse.ResponseOneofCase.RowPage)
                 throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Expected a row page, got {answer.ResponseCase}.");
-            var results = new PagedResults(connection.Channel, answer.RowPage, timeout, page => connection.ObserveWrite(page.RaftIndex));
+            var results = new PagedResults(channel, answer.RowPage, timeout, page => connection.ObserveWrite(page.RaftIndex));
             return new RaftSqlDataReader(connection, results, behavior);
         }
         finally
