@@ -203,6 +203,8 @@ public sealed class RaftSqlCommand : DbCommand
             TransactionId = transaction?.Id ?? 0,
             AllowWrite = true,
         };
+        if (Parameters.Items.Any(p => p.ParameterName.Length == 0))
+            query.Sql = ParameterNames.NumberAnonymous(_commandText);
         HashSet<string>? namesInSql = null;
         foreach (RaftSqlParameter parameter in Parameters.Items)
         {

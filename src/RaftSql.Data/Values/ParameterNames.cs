@@ -25,6 +25,37 @@ internal static class ParameterNames
     public static HashSet<string> Scan(string sql)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
+        Walk(sql, (start, end) => names.Add(sql[start..end]));
+        return names;
+    }
+
+    /// <summary>
+    /// Gives every anonymous <c>?</c> its number (<c>?1</c>, <c>?2</c>, ... as SQLite numbers them), so
+    /// positional values can be bound by name on the node.
+    /// </summary>
+    public static string NumberAnonymous(string sql)
+    {
+        var numbered = new System.Text.StringBuilder(sql.Length + 8);
+        int copied = 0;
+        int last = 0;
+        Walk(sql, (start, end) =>
+        {
+            if (sql[start] != '?')
+                return;
+            if (end > start + 1)
+            {
+                last = Math.Max(last, int.Parse(sql.AsSpan(start + 1, end - start - 1), System.Globalization.CultureInfo.InvariantCulture));
+                return;
+            }
+            numbered.Append(sql, copied, end - copied).Append(++last);
+            copied = end;
+        });
+        return copied == 0 ? sql : numbered.Append(sql, copied, sql.Length - copied).ToString();
+    }
+
+    /// <summary>Calls <paramref name="found"/> with the span of each parameter token outside literals and comments.</summary>
+    private static void Walk(string sql, Action<int, int> found)
+    {
         int i = 0;
         while (i < sql.Length)
         {
@@ -50,14 +81,19 @@ internal static class ParameterNames
                     while (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] is '_' or '$'))
                         i++;
                     if (i > start + 1)
-                        names.Add(sql[start..i]);
+                        found(start, i);
+                    break;
+                case '?':
+                    int mark = i++;
+                    while (i < sql.Length && char.IsAsciiDigit(sql[i]))
+                        i++;
+                    found(mark, i);
                     break;
                 default:
                     i++;
                     break;
             }
         }
-        return names;
     }
 
     private static int SkipQuoted(string sql, int start, char open)
