@@ -41,6 +41,16 @@ internal sealed class RemoteChannel : IClusterChannel
             throw new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
                 $"{ex.Message} The command was in flight: if it wrote, the write may or may not have been applied.", ex);
         }
+        if (response.ResponseCase == ClientResponse.ResponseOneofCase.Error && response.Error.Code == (int)RaftSqlErrorCode.NodeStopped)
+        {
+            // That node is going away: the next request connects to another one.
+            await AbandonAsync().ConfigureAwait(false);
+            RaftSqlException stopped = ClientErrors.ToException(response.Error);
+            throw MayWrite(request)
+                ? new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
+                    $"{connection.Address} stopped while the command was in flight: if it wrote, the write may or may not have been applied.", stopped)
+                : stopped;
+        }
         return response.ThrowIfError();
     }
 
