@@ -136,18 +136,19 @@ public sealed class RaftSqlCommand : DbCommand
             throw new InvalidOperationException("The command's transaction is finished or belongs to another connection.");
 
         TimeSpan timeout = RaftSqlConnection.Timeout(CommandTimeout);
+        IClusterChannel channel = connection.Channel;
+        QueryRequest query = BuildQuery(connection, transaction);
+        if (transaction is null && channel.LocalReads is { } reads && reads.IsReadOnly(query.Database, query.Sql)
+            && await reads.PrepareAsync(query.Database, connection.ReadConsistency, query.MinIndex, cancellationToken).ConfigureAwait(false))
+        {
+            // In-process node, read-only text, consistency satisfied: read the file directly.
+            return new RaftSqlDataReader(connection, LocalResults.Open(reads, query), behavior);
+        }
+
         using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _running = running;
         try
         {
-            IClusterChannel channel = connection.Channel;
-            QueryRequest query = BuildQuery(connection, transaction);
-            if (transaction is null && channel.LocalReads is { } reads && reads.IsReadOnly(query.Database, query.Sql)
-                && await reads.PrepareAsync(query.Database, connection.ReadConsistency, query.MinIndex, running.Token).ConfigureAwait(false))
-            {
-                // In-process node, read-only text, consistency satisfied: read the file directly.
-                return new RaftSqlDataReader(connection, LocalResults.Open(reads, query), behavior);
-            }
             ClientResponse answer = await channel.SendAsync(new ClientRequest { Query = query }, timeout, running.Token).ConfigureAwait(false);
             if (answer.ResponseCase != ClientResponse.ResponseOneofCase.RowPage)
                 throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Expected a row page, got {answer.ResponseCase}.");

@@ -14,6 +14,7 @@ namespace RaftSql.Data.Channels;
 internal sealed class InProcessChannel : IClusterChannel, ILocalReads
 {
     private const int ReadOnlyCacheLimit = 1024;
+    private static readonly Task<bool> Ready = Task.FromResult(true);
 
     private readonly Node _node;
     private readonly NodeServices _services;
@@ -85,8 +86,13 @@ internal sealed class InProcessChannel : IClusterChannel, ILocalReads
         return true;
     }
 
-    public Task<bool> PrepareAsync(string database, ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken) =>
-        _services.Router.PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken);
+    public Task<bool> PrepareAsync(string database, ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
+    {
+        // The common cases need no waiting: answer them without the router's deadline machinery.
+        if (consistency == ReadConsistency.Local || (consistency == ReadConsistency.Session && _node.AppliedIndex >= minIndex))
+            return Ready;
+        return _services.Router.PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken);
+    }
 
     public SqliteConnection Rent(string database) => _services.Databases.RentReader(database);
 
