@@ -1,0 +1,141 @@
+using Microsoft.Data.Sqlite;
+using RaftSql.Data.Channels;
+using RaftSql.Data.Values;
+using RaftSql.Sqlite;
+
+namespace RaftSql.Data.Results;
+
+/// <summary>
+/// Rows read straight from an in-process node's database file on one of its pooled read-only
+/// connections, which goes back to the pool when the reader is disposed.
+/// </summary>
+internal sealed class LocalResults : IResultCursor
+{
+    private const int PreparedPerConnection = 64;
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> Prepared = new();
+
+    private readonly ILocalReads _reads;
+    private readonly string _database;
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _command;
+    private readonly SqliteDataReader _reader;
+    private bool _onRow;
+    private bool _disposed;
+
+    private LocalResults(ILocalReads reads, string database, SqliteConnection connection, SqliteCommand command, SqliteDataReader reader)
+    {
+        _reads = reads;
+        _database = database;
+        _connection = connection;
+        _command = command;
+        _reader = reader;
+    }
+
+    /// <summary>Runs <paramref name="query"/> on a rented connection of <paramref name="reads"/>.</summary>
+    public static LocalResults Open(ILocalReads reads, Protocol.QueryRequest query)
+    {
+        SqliteConnection connection = reads.Rent(query.Database);
+        try
+        {
+            SqliteCommand command = PreparedCommand(connection, query.Sql);
+            command.Parameters.Clear();
+            Gateway.SqlValues.Bind(command, query.Parameters);
+            return new LocalResults(reads, query.Database, connection, command, command.ExecuteReader());
+        }
+        catch (SqliteException ex)
+        {
+            reads.Return(query.Database, connection);
+            throw ex.ToRaftSqlException();
+        }
+        catch
+        {
+            reads.Return(query.Database, connection);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A command for <paramref name="sql"/> kept with the pooled connection, so a repeated read reuses its
+    /// prepared statement instead of preparing again (the difference that matters for point reads). The
+    /// cache lives and dies with the connection; a connection is used by one reader at a time.
+    /// </summary>
+    private static SqliteCommand PreparedCommand(SqliteConnection connection, string sql)
+    {
+        Dictionary<string, SqliteCommand> commands = Prepared.GetValue(connection, _ => new Dictionary<string, SqliteCommand>(StringComparer.Ordinal));
+        if (commands.TryGetValue(sql, out SqliteCommand? command))
+            return command;
+        if (commands.Count >= PreparedPerConnection)
+        {
+            foreach (SqliteCommand old in commands.Values)
+                old.Dispose();
+            commands.Clear();
+        }
+        command = connection.CreateCommand();
+        command.CommandText = sql;
+        commands[sql] = command;
+        return command;
+    }
+
+    public int FieldCount => _reader.FieldCount;
+
+    public int RecordsAffected => 0;
+
+    public bool OnRow => _onRow;
+
+    public string GetName(int ordinal) => _reader.GetName(ordinal);
+
+    public string GetDeclaredType(int ordinal) => _reader.GetDataTypeName(ordinal);
+
+    public SqlValue GetValue(int ordinal)
+    {
+        if (_reader.IsDBNull(ordinal))
+            return SqlValue.Null;
+        Type type = _reader.GetFieldType(ordinal);
+        if (type == typeof(long))
+            return SqlValue.FromInteger(_reader.GetInt64(ordinal));
+        if (type == typeof(double))
+            return SqlValue.FromReal(_reader.GetDouble(ordinal));
+        if (type == typeof(string))
+            return SqlValue.FromText(_reader.GetString(ordinal));
+        return SqlValue.FromBlob(_reader.GetFieldValue<byte[]>(ordinal));
+    }
+
+    public ValueTask<bool> HasRowsAsync(CancellationToken cancellationToken) => ValueTask.FromResult(_reader.HasRows);
+
+    public ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_onRow = Step(_reader.Read));
+    }
+
+    public ValueTask<bool> NextResultAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _onRow = false;
+        return ValueTask.FromResult(Step(_reader.NextResult));
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            _reader.Dispose();
+            _command.Parameters.Clear();
+            _reads.Return(_database, _connection);
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    private static bool Step(Func<bool> step)
+    {
+        try
+        {
+            return step();
+        }
+        catch (SqliteException ex)
+        {
+            throw ex.ToRaftSqlException();
+        }
+    }
+}
