@@ -1,4 +1,5 @@
 using RaftSql;
+using RaftSql.Data;
 
 namespace ClusterDemo;
 
@@ -40,18 +41,28 @@ internal sealed class ClusterWalkthrough(TextWriter output, IReadOnlyList<int> p
             output.WriteLine($"Cluster formed; Node {leader.Id} was elected leader.");
 
             output.WriteLine($"Writing data to leader (Node {leader.Id})...");
-            await leader.ExecuteAsync(Database, "CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL)");
-            ulong written = 0;
-            foreach (var (id, name, price) in new[] { (1L, "Laptop", 999.99), (2L, "Mouse", 29.99), (3L, "Keyboard", 79.99) })
+            await using (var connection = leader.CreateConnection(Database))
             {
-                var insert = await leader.ExecuteAsync(Database, "INSERT INTO products (id, name, price) VALUES (@id, @name, @price)",
-                    new Dictionary<string, object?> { ["@id"] = id, ["@name"] = name, ["@price"] = price });
-                written = insert.RaftIndex;
+                await connection.OpenAsync();
+                await using var create = connection.CreateCommand();
+                create.CommandText = "CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL)";
+                await create.ExecuteNonQueryAsync();
+
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO products (id, name, price) VALUES (@id, @name, @price)";
+                foreach (var (id, name, price) in new[] { (1L, "Laptop", 999.99), (2L, "Mouse", 29.99), (3L, "Keyboard", 79.99) })
+                {
+                    insert.Parameters.Clear();
+                    insert.Parameters.AddWithValue("@id", id);
+                    insert.Parameters.AddWithValue("@name", name);
+                    insert.Parameters.AddWithValue("@price", price);
+                    await insert.ExecuteNonQueryAsync();
+                }
             }
             output.WriteLine("Inserted 3 products.");
 
             output.WriteLine("Replicating data...");
-            await CountOnEachAsync(nodes, written);
+            await CountOnEachAsync(nodes);
 
             output.WriteLine();
             output.WriteLine("Simulating leader failure...");
@@ -62,9 +73,18 @@ internal sealed class ClusterWalkthrough(TextWriter output, IReadOnlyList<int> p
             output.WriteLine($"New leader elected! (Node {newLeader.Id})");
 
             // Written through the first survivor: if it is not the leader it forwards the write there.
-            var monitor = await nodes[0].ExecuteAsync(Database, "INSERT INTO products (id, name, price) VALUES (4, 'Monitor', 299.99)");
+            await using (var connection = nodes[0].CreateConnection(Database))
+            {
+                await connection.OpenAsync();
+                await using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO products (id, name, price) VALUES (@id, @name, @price)";
+                insert.Parameters.AddWithValue("@id", 4);
+                insert.Parameters.AddWithValue("@name", "Monitor");
+                insert.Parameters.AddWithValue("@price", 299.99);
+                await insert.ExecuteNonQueryAsync();
+            }
             output.WriteLine("Successfully wrote to new leader!");
-            await CountOnEachAsync(nodes, monitor.RaftIndex);
+            await CountOnEachAsync(nodes);
             output.WriteLine("Example completed successfully!");
         }
         finally
@@ -82,14 +102,18 @@ internal sealed class ClusterWalkthrough(TextWriter output, IReadOnlyList<int> p
         }
     }
 
-    /// <summary>Waits until every node has applied <paramref name="index"/>, then counts the rows in its own copy.</summary>
-    private async Task CountOnEachAsync(IEnumerable<Node> nodes, ulong index)
+    /// <summary>Counts the rows in each node's own copy. A linearizable read first confirms the leader
+    /// with a quorum and waits until that node has applied everything acknowledged before it.</summary>
+    private async Task CountOnEachAsync(IEnumerable<Node> nodes)
     {
         foreach (var node in nodes)
         {
-            await node.WaitForAppliedAsync(index).WaitAsync(StepTimeout);
-            var count = await node.QueryAsync(Database, "SELECT COUNT(*) FROM products", consistency: ReadConsistency.Local);
-            output.WriteLine($"Node {node.Id} has {count.Scalar} products");
+            await using var connection = node.CreateConnection(Database, ReadConsistency.Linearizable);
+            await connection.OpenAsync();
+            await using var count = connection.CreateCommand();
+            count.CommandText = "SELECT COUNT(*) FROM products";
+            var products = await count.ExecuteScalarAsync().WaitAsync(StepTimeout);
+            output.WriteLine($"Node {node.Id} has {products} products");
         }
     }
 
