@@ -61,9 +61,14 @@ public sealed class ProviderOverheadBenchmark(ITestOutputHelper output)
             using var raftWrite = connection.CreateCommand();
             raftWrite.CommandText = "UPDATE kv SET v = @v WHERE k = 1";
             RaftSqlParameter value = raftWrite.Parameters.AddWithValue("@v", "");
-            double nodeMicros = await TimeWritesAsync(i => node.ExecuteAsync("bench.db", "UPDATE kv SET v = @v WHERE k = 1",
-                new Dictionary<string, object?> { ["@v"] = "n" + i }));
-            double providerMicros = await TimeWritesAsync(async i => { value.Value = "p" + i; await raftWrite.ExecuteNonQueryAsync(); });
+            // Alternate the timed rounds too (a fresh log and WAL make the first writes slower), best of 3.
+            double nodeMicros = double.MaxValue, providerMicros = double.MaxValue;
+            for (int round = 0; round < 3; round++)
+            {
+                nodeMicros = Math.Min(nodeMicros, await TimeWritesAsync(i => node.ExecuteAsync("bench.db", "UPDATE kv SET v = @v WHERE k = 1",
+                    new Dictionary<string, object?> { ["@v"] = "n" + i })));
+                providerMicros = Math.Min(providerMicros, await TimeWritesAsync(async i => { value.Value = "p" + i; await raftWrite.ExecuteNonQueryAsync(); }));
+            }
 
             output.WriteLine($"point reads: Microsoft.Data.Sqlite {plainRate:N0}/s, RaftSql.Data in-process {raftRate:N0}/s, ratio {raftRate / plainRate:0.00}");
             output.WriteLine($"writes: Node.ExecuteAsync {nodeMicros:N0} us, RaftSqlCommand {providerMicros:N0} us, provider overhead {providerMicros - nodeMicros:N0} us per write");

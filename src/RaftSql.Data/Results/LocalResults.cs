@@ -11,9 +11,6 @@ namespace RaftSql.Data.Results;
 /// </summary>
 internal sealed class LocalResults : IResultCursor
 {
-    private const int PreparedPerConnection = 64;
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> Prepared = new();
-
     private readonly ILocalReads _reads;
     private readonly string _database;
     private readonly SqliteConnection _connection;
@@ -37,9 +34,9 @@ internal sealed class LocalResults : IResultCursor
         SqliteConnection connection = reads.Rent(query.Database);
         try
         {
-            SqliteCommand command = PreparedCommand(connection, query.Sql);
-            command.Parameters.Clear();
-            Gateway.SqlValues.Bind(command, query.Parameters);
+            // The node keeps prepared statements with its pooled connections: a repeated read skips the parser.
+            SqliteCommand command = Gateway.StatementCache.Get(connection, query.Sql);
+            Gateway.SqlValues.Rebind(command, query.Parameters);
             return new LocalResults(reads, query.Database, connection, command, command.ExecuteReader());
         }
         catch (SqliteException ex)
@@ -52,28 +49,6 @@ internal sealed class LocalResults : IResultCursor
             reads.Return(query.Database, connection);
             throw;
         }
-    }
-
-    /// <summary>
-    /// A command for <paramref name="sql"/> kept with the pooled connection, so a repeated read reuses its
-    /// prepared statement instead of preparing again (the difference that matters for point reads). The
-    /// cache lives and dies with the connection; a connection is used by one reader at a time.
-    /// </summary>
-    private static SqliteCommand PreparedCommand(SqliteConnection connection, string sql)
-    {
-        Dictionary<string, SqliteCommand> commands = Prepared.GetValue(connection, _ => new Dictionary<string, SqliteCommand>(StringComparer.Ordinal));
-        if (commands.TryGetValue(sql, out SqliteCommand? command))
-            return command;
-        if (commands.Count >= PreparedPerConnection)
-        {
-            foreach (SqliteCommand old in commands.Values)
-                old.Dispose();
-            commands.Clear();
-        }
-        command = connection.CreateCommand();
-        command.CommandText = sql;
-        commands[sql] = command;
-        return command;
     }
 
     public int FieldCount => _reader.FieldCount;
@@ -121,7 +96,6 @@ internal sealed class LocalResults : IResultCursor
         {
             _disposed = true;
             _reader.Dispose();
-            _command.Parameters.Clear();
             _reads.Return(_database, _connection);
         }
         return ValueTask.CompletedTask;

@@ -286,8 +286,7 @@ internal sealed class LocalDatabases : IDisposable
         try
         {
             var command = StatementCache.Get(connection, sql);
-            command.Parameters.Clear();
-            SqlValues.Bind(command, parameters);
+            SqlValues.Rebind(command, parameters as IReadOnlyList<Parameter> ?? [.. parameters]);
             using var reader = command.ExecuteReader();
             var columns = new string[reader.FieldCount];
             for (var i = 0; i < columns.Length; i++)

@@ -46,12 +46,32 @@ internal static class SqlValues
     {
         var position = 0;
         foreach (var p in parameters)
-        {
-            position++;
-            var name = string.IsNullOrEmpty(p.Name) ? "?" + position.ToString(System.Globalization.CultureInfo.InvariantCulture) : p.Name;
-            command.Parameters.Add(new SqliteParameter(name, FromWire(p.Value)));
-        }
+            command.Parameters.Add(new SqliteParameter(NameOf(p, ++position), FromWire(p.Value)));
     }
+
+    /// <summary>Binds <paramref name="parameters"/> to a reused command, reusing its parameter objects when
+    /// the names are the same as last time (the common case of one statement run again and again).</summary>
+    public static void Rebind(SqliteCommand command, IReadOnlyList<Parameter> parameters)
+    {
+        var existing = command.Parameters;
+        if (existing.Count == parameters.Count)
+        {
+            var same = true;
+            for (var i = 0; i < parameters.Count && same; i++)
+                same = existing[i].ParameterName == NameOf(parameters[i], i + 1);
+            if (same)
+            {
+                for (var i = 0; i < parameters.Count; i++)
+                    existing[i].Value = FromWire(parameters[i].Value);
+                return;
+            }
+        }
+        existing.Clear();
+        Bind(command, parameters);
+    }
+
+    private static string NameOf(Parameter parameter, int position) =>
+        string.IsNullOrEmpty(parameter.Name) ? "?" + position.ToString(System.Globalization.CultureInfo.InvariantCulture) : parameter.Name;
 
     /// <summary>Reads the current row of <paramref name="reader"/> in SQLite's storage classes.</summary>
     public static object[] ReadRow(SqliteDataReader reader)
