@@ -1,5 +1,6 @@
 namespace RaftSql.Tests.Cluster;
 
+[Collection(ClusterTests.Collection)]
 public sealed class FailoverTests
 {
     [Fact]

@@ -154,3 +154,11 @@ internal static class Eventually
         }
     }
 }
+
+/// <summary>Cluster tests run one at a time: several clusters with fast timers on two cores would
+/// trigger elections that no real deployment sees.</summary>
+[CollectionDefinition(Collection)]
+public sealed class ClusterTests
+{
+    public const string Collection = "In-process clusters";
+}

@@ -1,5 +1,6 @@
 namespace RaftSql.Tests.Cluster;
 
+[Collection(ClusterTests.Collection)]
 public sealed class MembershipTests
 {
     [Fact]
@@ -39,20 +40,24 @@ public sealed class MembershipTests
         await using var client = cluster.Client();
 
         var target = cluster.Running.First(n => n.Id != leader.Id);
-        await client.TransferLeadershipAsync(target.Id);
-        Assert.Equal(target.Id, (await client.GetLeaderAsync())?.Id);
+        await client.TransferLeadershipAsync(target.Id); // returns once target leads
 
-        var spare = cluster.Running.First(n => n.Id != target.Id);
+        // Whoever leads now (target, unless a slow machine forced another election since) is removed below;
+        // a third node becomes a spare first.
+        var current = await client.GetLeaderAsync();
+        Assert.NotNull(current);
+        var spare = cluster.Running.First(n => n.Id != target.Id && n.Id != current.Id);
         await client.AssignAsync(spare.Id, NodeRole.Spare);
         var members = await client.GetClusterAsync();
         Assert.Equal(NodeRole.Spare, members.Single(m => m.Id == spare.Id).Role);
 
         // Remove the leader itself: it steps down and the others elect a new one.
-        await client.RemoveAsync(target.Id);
-        await cluster.StopNodeAsync(target.Id);
+        var removed = (await client.GetLeaderAsync())!.Id;
+        await client.RemoveAsync(removed);
+        await cluster.StopNodeAsync(removed);
         var newLeader = await cluster.WaitForLeaderAsync();
-        Assert.NotEqual(target.Id, newLeader.Id);
-        Assert.DoesNotContain(newLeader.Members, m => m.Id == target.Id);
+        Assert.NotEqual(removed, newLeader.Id);
+        Assert.DoesNotContain(newLeader.Members, m => m.Id == removed);
         await newLeader.ExecuteAsync("app.db", "INSERT INTO t (v) VALUES ('after removal')");
 
         // The spare comes back as a voter and catches up; every replica is byte-identical.

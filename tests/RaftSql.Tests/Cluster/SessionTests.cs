@@ -5,6 +5,7 @@ using RaftSql.Protocol;
 namespace RaftSql.Tests.Cluster;
 
 /// <summary>The client protocol's statement routing, result sets and interactive transactions.</summary>
+[Collection(ClusterTests.Collection)]
 public sealed class SessionTests
 {
     private static ClientRequest Query(string sql, bool allowWrite = true, ulong transaction = 0) =>
