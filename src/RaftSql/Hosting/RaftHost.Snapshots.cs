@@ -16,7 +16,8 @@ internal sealed partial class RaftHost
 {
     private const int ChunkSize = 1024 * 1024;
     private readonly Dictionary<ulong, Task> _snapshotSends = [];
-    private StagedSnapshot? _staged;
+    // Received snapshots whose message was stepped into the core, by index (loop thread only).
+    private readonly Dictionary<ulong, StagedSnapshot> _staged = [];
     private long _snapshotSequence;
 
     private string SnapshotDirectory => Path.Combine(_options.DataDirectory, "snapshots");
@@ -124,8 +125,9 @@ internal sealed partial class RaftHost
                             staging = null;
                             Post(() =>
                             {
-                                _staged?.Dispose();
-                                _staged = complete;
+                                if (_staged.Remove(complete.Index, out var older))
+                                    older.Dispose();
+                                _staged[complete.Index] = complete;
                                 _core.Step(message);
                             });
                         }
@@ -153,13 +155,12 @@ internal sealed partial class RaftHost
     /// <summary>On the loop thread: the core accepted a snapshot; replace the databases with the staged data.</summary>
     private void InstallStagedSnapshot(SnapshotMetadata snapshot)
     {
-        var staged = _staged;
-        _staged = null;
-        if (staged is null || staged.Index != snapshot.Index)
-        {
-            staged?.Dispose();
+        if (!_staged.Remove(snapshot.Index, out var staged))
             throw new InvalidOperationException($"The core accepted snapshot {snapshot.Index} but no data is staged for it.");
-        }
+        // Whatever else was staged is older or was refused: it will not be installed.
+        foreach (var other in _staged.Values)
+            other.Dispose();
+        _staged.Clear();
         using (staged)
         {
             InstallingSnapshot?.Invoke();
@@ -168,6 +169,18 @@ internal sealed partial class RaftHost
         }
         _applied = snapshot.Index;
         HostLog.SnapshotInstalled(_logger, snapshot.Index);
+    }
+
+    /// <summary>Staged snapshots the core refused (it already had their entries) are deleted.</summary>
+    private void DropStaleSnapshots()
+    {
+        if (_staged.Count == 0)
+            return;
+        foreach (var index in _staged.Keys.Where(i => i <= _applied).ToList())
+        {
+            _staged[index].Dispose();
+            _staged.Remove(index);
+        }
     }
 
     private async Task StopSnapshotsAsync()
@@ -181,7 +194,9 @@ internal sealed partial class RaftHost
         {
             // Abandoned: the connections close with the node.
         }
-        _staged?.Dispose();
+        foreach (var staged in _staged.Values)
+            staged.Dispose();
+        _staged.Clear();
     }
 
     private static void TryDelete(string path)

@@ -136,6 +136,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
                     Execute(next);
                 while (_core.HasReady)
                     HandleReady(_core.GetReady());
+                DropStaleSnapshots();
                 Publish();
             }
         }
