@@ -68,16 +68,15 @@ internal sealed class PeerNetwork : IAsyncDisposable
         }
     }
 
-    public void Send(Message message) =>
-        Send(message.To, new PeerEnvelope { Raft = WireMapper.ToWire(message) });
-
-    public void Send(ulong to, PeerEnvelope envelope)
+    /// <summary>Queues <paramref name="message"/>; false when the peer is unknown or not connected right now
+    /// (the message may still go out once the connection is back).</summary>
+    public bool Send(Message message)
     {
-        var sender = SenderFor(to);
+        var sender = SenderFor(message.To);
         if (sender is null)
-            return; // unknown address: Raft retries once the membership tells us where the peer is
-        envelope.SenderAddress = _selfAddress;
-        sender.TrySend(envelope);
+            return false; // unknown address: Raft retries once the membership tells us where the peer is
+        sender.TrySend(new PeerEnvelope { Raft = WireMapper.ToWire(message), SenderAddress = _selfAddress });
+        return sender.IsConnected;
     }
 
     private PeerSender? SenderFor(ulong id)

@@ -194,8 +194,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     {
         if (message.Type == MessageType.Snapshot)
             StartSnapshotSend(message);
-        else
-            Network.Send(message);
+        else if (!Network.Send(message) && message.Type == MessageType.Append)
+            _core.ReportUnreachable(message.To); // stop pipelining to a peer we cannot reach: probe it instead
     }
 
     private void Apply(Entry entry)
