@@ -215,7 +215,7 @@ public sealed class RaftSqlCommand : DbCommand
             query.Parameters.Add(new Parameter
             {
                 Name = name,
-                Value = ValueBinder.ToWire(parameter.Value, parameter.DbType, parameter.Size),
+                Value = Gateway.ValueBinder.ToWire(parameter.Value, parameter.DbType, parameter.Size),
             });
         }
         return query;

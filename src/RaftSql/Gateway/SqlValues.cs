@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using Microsoft.Data.Sqlite;
 using RaftSql.Protocol;
 
@@ -10,25 +9,8 @@ namespace RaftSql.Gateway;
 /// </summary>
 internal static class SqlValues
 {
-    public static Value ToWire(object? value) => value switch
-    {
-        null or DBNull => new Value { Null = true },
-        long l => new Value { Integer = l },
-        int i => new Value { Integer = i },
-        short s => new Value { Integer = s },
-        byte b => new Value { Integer = b },
-        sbyte sb => new Value { Integer = sb },
-        uint ui => new Value { Integer = ui },
-        ushort us => new Value { Integer = us },
-        ulong ul => new Value { Integer = checked((long)ul) },
-        bool flag => new Value { Integer = flag ? 1 : 0 },
-        double d => new Value { Real = d },
-        float f => new Value { Real = f },
-        string text => new Value { Text = text },
-        byte[] blob => new Value { Blob = ByteString.CopyFrom(blob) },
-        ReadOnlyMemory<byte> memory => new Value { Blob = ByteString.CopyFrom(memory.Span) },
-        _ => throw new ArgumentException($"A parameter of type {value.GetType().Name} cannot be sent; convert it to a number, string or byte[].", nameof(value)),
-    };
+    /// <summary>A .NET value as a SQLite storage class, with Microsoft.Data.Sqlite's conventions.</summary>
+    public static Value ToWire(object? value) => ValueBinder.ToWire(value);
 
     public static object FromWire(Value? value) => value?.KindCase switch
     {

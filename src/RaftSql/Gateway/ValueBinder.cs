@@ -3,7 +3,7 @@ using System.Globalization;
 using Google.Protobuf;
 using RaftSql.Protocol;
 
-namespace RaftSql.Data.Values;
+namespace RaftSql.Gateway;
 
 /// <summary>
 /// Turns .NET parameter values into SQLite storage classes with Microsoft.Data.Sqlite's conventions, so
