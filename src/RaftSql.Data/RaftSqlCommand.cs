@@ -161,7 +161,7 @@ public sealed class RaftSqlCommand : DbCommand
         }
     }
 
-    /// <summary>Runs the command and returns the rows its writes changed (0 when it only read).</summary>
+    /// <summary>Runs the command and returns the rows its writes changed (-1 when it only read, as in Microsoft.Data.Sqlite).</summary>
     /// <exception cref="RaftSqlException">As for <see cref="ExecuteReader()"/>.</exception>
     public override int ExecuteNonQuery() => ExecuteNonQueryAsync(CancellationToken.None).GetAwaiter().GetResult();
 

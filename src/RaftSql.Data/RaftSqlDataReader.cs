@@ -52,7 +52,7 @@ public sealed class RaftSqlDataReader : DbDataReader
     /// <summary>Whether the reader is closed.</summary>
     public override bool IsClosed => _closed;
 
-    /// <summary>Rows changed by the command's writes; 0 when it only read.</summary>
+    /// <summary>Rows changed by the command's writes; -1 when it only read (as in Microsoft.Data.Sqlite).</summary>
     public override int RecordsAffected => _results.RecordsAffected;
 
     /// <summary>The value of column <paramref name="ordinal"/> in the current row.</summary>

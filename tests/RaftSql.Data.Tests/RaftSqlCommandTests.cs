@@ -44,6 +44,25 @@ public sealed class RaftSqlCommandTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_command_that_only_reads_affects_minus_one_rows_remotely_and_in_process()
+    {
+        string t = ClusterFixture.Table("readonly");
+        await using var connection = fixture.Open();
+        await using var create = connection.CreateCommand();
+        create.CommandText = $"CREATE TABLE {t}(v TEXT); INSERT INTO {t} VALUES ('a')";
+        Assert.Equal(1, await create.ExecuteNonQueryAsync());
+
+        await using var inProcess = fixture.Cluster.Running.First().CreateConnection(connection.Database, ReadConsistency.Linearizable);
+        await inProcess.OpenAsync();
+        foreach (var reading in new[] { connection, inProcess })
+        {
+            await using var select = reading.CreateCommand();
+            select.CommandText = $"SELECT v FROM {t}";
+            Assert.Equal(-1, await select.ExecuteNonQueryAsync());
+        }
+    }
+
+    [Fact]
     public void SQL_errors_carry_SQLites_code_and_leave_the_connection_usable()
     {
         using var connection = fixture.Open();

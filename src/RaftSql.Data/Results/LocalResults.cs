@@ -53,7 +53,7 @@ internal sealed class LocalResults : IResultCursor
 
     public int FieldCount => _reader.FieldCount;
 
-    public int RecordsAffected => 0;
+    public int RecordsAffected => _reader.RecordsAffected;
 
     public bool OnRow => _onRow;
 

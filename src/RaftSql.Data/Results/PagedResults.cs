@@ -20,7 +20,7 @@ internal sealed class PagedResults : IResultCursor
     private int _rowIndex = -1;
     private bool _onRow;
     private bool? _hasRows;
-    private int _recordsAffected;
+    private int _recordsAffected = -1;
     private bool _disposed;
 
     public PagedResults(IClusterChannel channel, RowPage first, TimeSpan timeout, Action<RowPage> observe)
@@ -155,8 +155,9 @@ internal sealed class PagedResults : IResultCursor
 
     private void Observe(RowPage page)
     {
-        if (page.RowsAffected != 0)
-            _recordsAffected = checked((int)Math.Max(_recordsAffected, page.RowsAffected));
+        // The node sends the count with the last page: -1 when the command only read.
+        if (page.Done)
+            _recordsAffected = checked((int)page.RowsAffected);
         _observe(page);
     }
 }

@@ -72,7 +72,7 @@ internal sealed class ReaderCursor : IRowCursor
                 return page;
             }
             page.Done = true;
-            page.RowsAffected = Math.Max(0, _reader.RecordsAffected);
+            page.RowsAffected = _reader.RecordsAffected; // -1 when nothing was written, as Microsoft.Data.Sqlite says
             return page;
         }
         catch (SqliteException ex)
@@ -165,7 +165,7 @@ internal static class ResultPages
                 pages.Add(new RowPage());
             var last = pages[^1];
             last.Done = true;
-            last.RowsAffected = Math.Max(0, reader.RecordsAffected);
+            last.RowsAffected = reader.RecordsAffected;
         }
         pages[^1].LastInsertRowid = SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle);
         pages[^1].RaftIndex = Hosting.LocalCommitTracker.LastIndex;
