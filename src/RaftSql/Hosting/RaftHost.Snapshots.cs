@@ -163,6 +163,9 @@ internal sealed partial class RaftHost
         _staged.Clear();
         using (staged)
         {
+            // A follower installing a snapshot has no write that can still commit locally: release any
+            // writer first, so that closing the connections never waits on this very loop.
+            _engine.FailPendingCommits(new RaftSqlException(RaftSqlErrorCode.NotLeader, "This node is installing a snapshot from the leader."));
             InstallingSnapshot?.Invoke();
             using var stream = staged.OpenRead();
             _engine.InstallSnapshot(stream);
