@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using RaftSql.Gateway;
 using RaftSql.Protocol;
@@ -13,15 +12,12 @@ namespace RaftSql.Data.Channels;
 /// </summary>
 internal sealed class InProcessChannel : IClusterChannel, ILocalReads
 {
-    private const int ReadOnlyCacheLimit = 1024;
     private static readonly Task<bool> Ready = Task.FromResult(true);
 
     private readonly Node _node;
     private readonly NodeServices _services;
     private readonly ClientSession _session;
     private readonly TimeSpan _connectTimeout;
-    // Whether a text only reads depends on its statements, not on the data, so a positive verdict is kept.
-    private readonly ConcurrentDictionary<(string Database, string Sql), bool> _readOnly = new();
     private RemoteChannel? _leader;
 
     public InProcessChannel(Node node, TimeSpan connectTimeout)
@@ -75,16 +71,7 @@ internal sealed class InProcessChannel : IClusterChannel, ILocalReads
         }
     }
 
-    public bool IsReadOnly(string database, string sql)
-    {
-        if (_readOnly.ContainsKey((database, sql)))
-            return true;
-        if (!_services.Databases.IsReadOnly(database, sql))
-            return false;
-        if (_readOnly.Count < ReadOnlyCacheLimit)
-            _readOnly[(database, sql)] = true;
-        return true;
-    }
+    public bool IsReadOnly(string database, string sql) => _services.Databases.IsReadOnly(database, sql);
 
     public Task<bool> PrepareAsync(string database, ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
     {

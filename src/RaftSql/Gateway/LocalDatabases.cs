@@ -19,6 +19,8 @@ internal sealed class LocalDatabases : IDisposable
     private readonly ConcurrentDictionary<string, ConcurrentBag<SqliteConnection>> _readers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<SqliteConnection, byte> _rented = new();
     private readonly ConcurrentDictionary<WriteTransaction, byte> _transactions = new();
+    private readonly ConcurrentDictionary<(string Database, string Sql), byte> _readOnly = new();
+    private const int ReadOnlyVerdicts = 1024;
     private volatile bool _disposed;
 
     public LocalDatabases(ReplicationEngine engine) => _engine = engine;
@@ -231,6 +233,18 @@ internal sealed class LocalDatabases : IDisposable
     {
         if (!Exists(database))
             return false;
+        if (_readOnly.ContainsKey((database, sql)))
+            return true;
+        if (!PrepareReadOnly(database, sql))
+            return false;
+        // Whether a text only reads depends on its statements, not on the data: keep positive verdicts.
+        if (_readOnly.Count < ReadOnlyVerdicts)
+            _readOnly[(database, sql)] = 0;
+        return true;
+    }
+
+    private bool PrepareReadOnly(string database, string sql)
+    {
         var connection = RentReader(database);
         try
         {
