@@ -67,8 +67,7 @@ internal sealed class ClientSession : IAsyncDisposable
         switch (request.RequestCase)
         {
             case ClientRequest.RequestOneofCase.OpenDatabase:
-                if (!_services.Databases.Exists(request.OpenDatabase.Database))
-                    await router.ExecuteAsync(request.OpenDatabase.Database, "SELECT 1", [], ct).ConfigureAwait(false);
+                await EnsureDatabaseAsync(request.OpenDatabase.Database, ct).ConfigureAwait(false);
                 return new ClientResponse { Ack = new Ack() };
 
             case ClientRequest.RequestOneofCase.Execute:
@@ -102,8 +101,7 @@ internal sealed class ClientSession : IAsyncDisposable
             case ClientRequest.RequestOneofCase.Begin:
                 EnsureLeader();
                 RequestRouter.ValidateDatabaseName(request.Begin.Database);
-                if (!_services.Databases.Exists(request.Begin.Database))
-                    await router.ExecuteAsync(request.Begin.Database, "SELECT 1", [], ct).ConfigureAwait(false);
+                await EnsureDatabaseAsync(request.Begin.Database, ct).ConfigureAwait(false);
                 var transaction = await _services.Databases.BeginAsync(request.Begin.Database, _services.Options.CommitTimeout, ct).ConfigureAwait(false);
                 var transactionId = (ulong)Interlocked.Increment(ref _nextId);
                 _transactions[transactionId] = transaction;
@@ -154,6 +152,14 @@ internal sealed class ClientSession : IAsyncDisposable
                 return new ClientResponse { DumpChunk = await DumpAsync(request.Dump, ct).ConfigureAwait(false) };
         }
         throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Unsupported request {request.RequestCase}.");
+    }
+
+    /// <summary>Creates the database where it does not exist yet: the leader's first connection to a new
+    /// database writes its first page, which replicates like any other write.</summary>
+    private async Task EnsureDatabaseAsync(string database, CancellationToken ct)
+    {
+        if (!_services.Databases.Exists(database))
+            await _services.Router.ExecuteAsync(database, "SELECT 1", [], ct).ConfigureAwait(false);
     }
 
     private WriteTransaction FindTransaction(ulong id) =>
@@ -231,7 +237,7 @@ internal sealed class ClientSession : IAsyncDisposable
         var consistency = WireMapper.FromWire(query.Consistency);
         if (!await router.PrepareLocalReadAsync(query.Database, consistency, query.MinIndex, ct).ConfigureAwait(false))
         {
-            var whole = await router.QueryAsync(query.Database, query.Sql, query.Parameters, consistency, query.MinIndex, ct).ConfigureAwait(false);
+            var whole = await router.ForwardQueryAsync(query.Database, query.Sql, query.Parameters, consistency, ct).ConfigureAwait(false);
             return new ClientResponse { RowPage = WholePage(whole) };
         }
         var applied = _services.Host.Status.Applied;

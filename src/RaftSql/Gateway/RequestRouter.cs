@@ -24,8 +24,6 @@ internal sealed class RequestRouter
         _options = options;
     }
 
-    public LocalDatabases Databases => _databases;
-
     /// <summary>How long a request waits for a leader before it is refused with NoLeader: long enough for
     /// an election (failover), short enough that a node cut off from the majority answers promptly.</summary>
     private TimeSpan LeaderWait => _options.ElectionTimeout + _options.HeartbeatInterval * 2;
@@ -216,7 +214,8 @@ internal sealed class RequestRouter
         return await ForwardQueryAsync(database, sql, parameters, consistency, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<QueryResult> ForwardQueryAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
+    /// <summary>Runs a read on the leader (a lease read asked of a follower) and returns all of its rows.</summary>
+    public async Task<QueryResult> ForwardQueryAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
         ReadConsistency consistency, CancellationToken cancellationToken)
     {
         var leaderId = _host.Status.LeaderId;
