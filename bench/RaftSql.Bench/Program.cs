@@ -31,6 +31,7 @@ try
             Committer = committer,
             MaintenanceInterval = TimeSpan.Zero,
         });
+        committer.Engine = engine;
         using (var replicated = engine.OpenConnection("bench"))
         {
             vfsInsert = Math.Max(vfsInsert, InsertRate(replicated));
@@ -111,9 +112,18 @@ internal sealed class AlwaysCommit : IFrameCommitter
 {
     public List<byte[]> Entries { get; } = [];
 
-    public void Submit(PendingCommit commit)
+    /// <summary>The leader's engine: each entry is applied (committed) as soon as it is proposed.</summary>
+    public ReplicationEngine? Engine { get; set; }
+
+    public void Admit(string database)
     {
-        Entries.Add(commit.Frames.Encode());
-        commit.Commit((ulong)Entries.Count);
+    }
+
+    public void Propose(LocalCommit commit, byte[] entry, bool final)
+    {
+        Entries.Add(entry);
+        var index = (ulong)Entries.Count;
+        commit.Proposed(index, final);
+        Engine?.ApplyCommitted(index, 0, entry);
     }
 }

@@ -142,7 +142,7 @@ public sealed class RaftSqlCommand : DbCommand
             && await reads.PrepareAsync(query.Database, connection.ReadConsistency, query.MinIndex, cancellationToken).ConfigureAwait(false))
         {
             // In-process node, read-only text, consistency satisfied: read the file directly.
-            return new RaftSqlDataReader(connection, LocalResults.Open(reads, query), behavior);
+            return new RaftSqlDataReader(connection, await LocalResults.OpenAsync(reads, query, cancellationToken).ConfigureAwait(false), behavior);
         }
 
         using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

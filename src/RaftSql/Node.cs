@@ -106,7 +106,6 @@ public sealed class Node : IAsyncDisposable
         {
             DataDirectory = Path.Combine(root, "db"),
             Committer = committer,
-            CommitTimeout = _options.CommitTimeout,
             LoggerFactory = _loggerFactory,
         }), network, _loggerFactory.CreateLogger<RaftHost>());
         _databases = new LocalDatabases(_host.Engine);

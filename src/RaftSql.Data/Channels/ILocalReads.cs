@@ -16,4 +16,8 @@ internal interface ILocalReads
     SqliteConnection Rent(string database);
 
     void Return(string database, SqliteConnection connection);
+
+    /// <summary>Completes when what the last read on <paramref name="connection"/> saw is committed (on a
+    /// leader, its speculative writes); rows must not reach the caller before.</summary>
+    Task WhenVisibleCommitted(SqliteConnection connection);
 }

@@ -85,6 +85,8 @@ internal sealed class InProcessChannel : IClusterChannel, ILocalReads
 
     public void Return(string database, SqliteConnection connection) => _services.Databases.ReturnReader(database, connection);
 
+    public Task WhenVisibleCommitted(SqliteConnection connection) => _services.Databases.WhenVisibleCommitted(connection);
+
     public async ValueTask AbandonAsync()
     {
         if (_leader is { } leader)

@@ -28,8 +28,24 @@ internal sealed class LocalResults : IResultCursor
         _reader = reader;
     }
 
-    /// <summary>Runs <paramref name="query"/> on a rented connection of <paramref name="reads"/>.</summary>
-    public static LocalResults Open(ILocalReads reads, Protocol.QueryRequest query)
+    /// <summary>Runs <paramref name="query"/> on a rented connection of <paramref name="reads"/>; returns once
+    /// what it reads is committed.</summary>
+    public static async Task<LocalResults> OpenAsync(ILocalReads reads, Protocol.QueryRequest query, CancellationToken cancellationToken)
+    {
+        LocalResults results = Open(reads, query);
+        try
+        {
+            await reads.WhenVisibleCommitted(results._connection).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return results;
+        }
+        catch
+        {
+            await results.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static LocalResults Open(ILocalReads reads, Protocol.QueryRequest query)
     {
         SqliteConnection connection = reads.Rent(query.Database);
         try
@@ -83,11 +99,13 @@ internal sealed class LocalResults : IResultCursor
         return ValueTask.FromResult(_onRow = Step(_reader.Read));
     }
 
-    public ValueTask<bool> NextResultAsync(CancellationToken cancellationToken)
+    public async ValueTask<bool> NextResultAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         _onRow = false;
-        return ValueTask.FromResult(Step(_reader.NextResult));
+        bool more = Step(_reader.NextResult);
+        await _reads.WhenVisibleCommitted(_connection).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return more;
     }
 
     public ValueTask DisposeAsync()

@@ -4,6 +4,9 @@ public sealed partial class RaftNode
 {
     private ulong _pendingConfIndex;
     private ulong _transferee;
+
+    /// <summary>True while this leader hands leadership to another member.</summary>
+    public bool TransferInProgress => _transferee != None;
     private bool _retiredVoter;
     private ulong _handOverRound;
 

@@ -91,10 +91,17 @@ public sealed partial class RaftNode
     }
 
     /// <summary>Proposes application data; on success it is appended (not yet committed) at the returned index.</summary>
-    public ProposeResult Propose(ReadOnlyMemory<byte> data)
+    public ProposeResult Propose(ReadOnlyMemory<byte> data) => Propose(data, duringTransfer: false);
+
+    /// <summary>
+    /// Proposes application data. With <paramref name="duringTransfer"/> the data is taken while leadership
+    /// is being transferred too: a host whose state machine already shows the data (a leader that applies
+    /// speculatively) must get it into the log; it stops producing new data during the transfer itself.
+    /// </summary>
+    public ProposeResult Propose(ReadOnlyMemory<byte> data, bool duringTransfer)
     {
         if (_state != RaftState.Leader || !_membership.IsVoter(Id)) return ProposeResult.Fail(ProposeStatus.NotLeader, _state == RaftState.Leader ? None : _leader);
-        if (_transferee != None) return ProposeResult.Fail(ProposeStatus.TransferInProgress, _leader);
+        if (_transferee != None && !duringTransfer) return ProposeResult.Fail(ProposeStatus.TransferInProgress, _leader);
         long size = data.Length + Entry.Overhead;
         if (size > _config.MaxBytesPerMessage) return ProposeResult.Fail(ProposeStatus.Dropped, _leader);
         if (_config.MaxUncommittedBytes > 0 && _uncommittedBytes > 0 && _uncommittedBytes + size > _config.MaxUncommittedBytes)

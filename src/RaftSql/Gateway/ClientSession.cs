@@ -91,7 +91,7 @@ internal sealed class ClientSession : IAsyncDisposable
             case ClientRequest.RequestOneofCase.FetchPage:
                 if (!_cursors.TryGetValue(request.FetchPage.CursorId, out var cursor))
                     throw new RaftSqlException(RaftSqlErrorCode.ProtocolError, $"Unknown cursor {request.FetchPage.CursorId}.");
-                return new ClientResponse { RowPage = NextPage(request.FetchPage.CursorId, cursor, request.FetchPage.PageSize) };
+                return new ClientResponse { RowPage = await NextPageAsync(request.FetchPage.CursorId, cursor, request.FetchPage.PageSize, ct).ConfigureAwait(false) };
 
             case ClientRequest.RequestOneofCase.CloseCursor:
                 if (_cursors.TryRemove(request.CloseCursor.CursorId, out var closing))
@@ -244,7 +244,7 @@ internal sealed class ClientSession : IAsyncDisposable
         var cursor = await Task.Run(() => ReaderCursor.Open(databases, query.Database, query.Sql, query.Parameters, applied), ct).ConfigureAwait(false);
         var id = (ulong)Interlocked.Increment(ref _nextId);
         _cursors[id] = cursor;
-        return new ClientResponse { RowPage = NextPage(id, cursor, query.PageSize) };
+        return new ClientResponse { RowPage = await NextPageAsync(id, cursor, query.PageSize, ct).ConfigureAwait(false) };
     }
 
     private static int PageRows(uint requested) => requested is > 0 and <= 100_000 ? (int)requested : ResultPages.DefaultRows;
@@ -273,6 +273,20 @@ internal sealed class ClientSession : IAsyncDisposable
             wire.Values.AddRange(row.Select(SqlValues.ToWire));
             page.Rows.Add(wire);
         }
+        return page;
+    }
+
+    /// <summary>The next page, released once everything it was read from is committed.</summary>
+    private async Task<RowPage> NextPageAsync(ulong id, IRowCursor cursor, uint pageSize, CancellationToken ct)
+    {
+        Task visible;
+        RowPage page;
+        lock (cursor)
+        {
+            page = NextPage(id, cursor, pageSize);
+            visible = cursor.Visible;
+        }
+        await visible.WaitAsync(ct).ConfigureAwait(false);
         return page;
     }
 

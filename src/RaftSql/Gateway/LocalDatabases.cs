@@ -10,7 +10,9 @@ namespace RaftSql.Gateway;
 /// <summary>
 /// Runs statements on this node's SQLite databases: writes on one connection per database (SQLite
 /// has one writer anyway; a semaphore queues the rest without spinning on SQLITE_BUSY), reads on pooled
-/// read-only connections.
+/// read-only connections. On the leader a write releases the connection as soon as its frames are in
+/// the WAL and proposed; its reply (and any result read from this node's files) waits until what it
+/// depends on is committed: nothing that may still be lost leaves the node.
 /// </summary>
 internal sealed class LocalDatabases : IDisposable
 {
@@ -28,26 +30,31 @@ internal sealed class LocalDatabases : IDisposable
     public bool Exists(string database) => _engine.Contains(database);
 
     /// <summary>Runs a writing statement through this node's SQLite (the node must be the leader).</summary>
-    public Task<ExecuteResult> ExecuteAsync(string database, string sql, IEnumerable<Parameter> parameters,
-        CancellationToken cancellationToken) =>
-        RunOnWriterAsync(database, connection =>
+    public async Task<ExecuteResult> ExecuteAsync(string database, string sql, IEnumerable<Parameter> parameters,
+        CancellationToken cancellationToken)
+    {
+        var (result, index) = await RunOnWriterAsync(database, connection =>
         {
             using var command = connection.CreateCommand();
             command.CommandText = sql;
             SqlValues.Bind(command, parameters);
             var rows = command.ExecuteNonQuery();
-            return new ExecuteResult(rows, raw.sqlite3_last_insert_rowid(connection.Handle), LocalCommitTracker.LastIndex);
-        }, cancellationToken);
+            return new ExecuteResult(rows, raw.sqlite3_last_insert_rowid(connection.Handle), 0);
+        }, cancellationToken).ConfigureAwait(false);
+        return result with { RaftIndex = index };
+    }
 
-    /// <summary>Runs <paramref name="work"/> on the database's write connection, one writer at a time.
-    /// The Raft index of what it committed is in <see cref="LocalCommitTracker.LastIndex"/> on that thread.</summary>
-    public async Task<T> RunOnWriterAsync<T>(string database, Func<SqliteConnection, T> work, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="work"/> on the database's write connection, one writer at a time, and
+    /// returns its result once everything it wrote or saw is committed, with the Raft index of its last commit.</summary>
+    public async Task<(T Result, ulong RaftIndex)> RunOnWriterAsync<T>(string database, Func<SqliteConnection, T> work,
+        CancellationToken cancellationToken)
     {
         var writer = _writers.GetOrAdd(database, _ => new Writer());
         await writer.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Gated<T> gated;
         try
         {
-            return await Task.Run(() =>
+            gated = await Task.Run(() =>
             {
                 try
                 {
@@ -61,11 +68,13 @@ internal sealed class LocalDatabases : IDisposable
         }
         finally
         {
-            writer.Gate.Release();
+            writer.Gate.Release(); // the next writer starts on top of ours while ours replicates
         }
+        var index = await gated.ReleasedAsync(cancellationToken).ConfigureAwait(false);
+        return (gated.Result, index);
     }
 
-    private T RunLocked<T>(Writer writer, string database, Func<SqliteConnection, T> work)
+    private Gated<T> RunLocked<T>(Writer writer, string database, Func<SqliteConnection, T> work)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         writer.Connection ??= _engine.OpenConnection(database);
@@ -74,17 +83,25 @@ internal sealed class LocalDatabases : IDisposable
         writer.Active = connection;
         try
         {
-            return work(connection);
+            var result = work(connection);
+            return new Gated<T>(result, LocalCommitTracker.Take(), _engine.WhenVisibleCommitted(connection));
         }
         catch (SqliteException ex)
         {
-            throw ex.ToRaftSqlException();
+            var error = ex.ToRaftSqlException();
+            // A statement text that committed part of itself before failing: those commits still replicate.
+            LocalCommitTracker.Reset();
+            throw error;
         }
         finally
         {
             writer.Active = null;
         }
     }
+
+    /// <summary>Waits until the rows of a read on <paramref name="connection"/> may leave the node (see
+    /// <see cref="ReplicationEngine.WhenVisibleCommitted"/>); completes at once on followers.</summary>
+    public Task WhenVisibleCommitted(SqliteConnection connection) => _engine.WhenVisibleCommitted(connection);
 
     // ---- interactive transactions: they hold the database's writer until commit or rollback ----------
 
@@ -112,15 +129,16 @@ internal sealed class LocalDatabases : IDisposable
         return transaction;
     }
 
-    /// <summary>Runs a statement inside <paramref name="transaction"/>.</summary>
+    /// <summary>Runs a statement inside <paramref name="transaction"/>; its result waits until what it saw is committed.</summary>
     public async Task<T> RunInTransactionAsync<T>(WriteTransaction transaction, Func<SqliteConnection, T> work,
         CancellationToken cancellationToken)
     {
+        Gated<T> gated;
         await transaction.StatementLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             transaction.ThrowIfEnded();
-            return await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, work), cancellationToken).ConfigureAwait(false);
+            gated = await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, work), cancellationToken).ConfigureAwait(false);
         }
         catch (RaftSqlException) when (transaction.AbortReason is { } reason)
         {
@@ -132,19 +150,23 @@ internal sealed class LocalDatabases : IDisposable
                 End(transaction, rollBack: true);
             transaction.StatementLock.Release();
         }
+        await gated.ReleasedAsync(cancellationToken).ConfigureAwait(false);
+        return gated.Result;
     }
 
-    /// <summary>Commits; returns the Raft index the transaction committed at (0 when it wrote nothing).</summary>
+    /// <summary>Commits; returns the Raft index the transaction committed at (0 when it wrote nothing)
+    /// once it is committed. The write connection is free for the next writer as soon as the frames are proposed.</summary>
     public async Task<ulong> CommitAsync(WriteTransaction transaction, CancellationToken cancellationToken)
     {
+        Gated<bool> gated;
         await transaction.StatementLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             transaction.ThrowIfEnded();
-            return await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, connection =>
+            gated = await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, connection =>
             {
                 Execute(connection, "COMMIT");
-                return LocalCommitTracker.LastIndex;
+                return true;
             }), CancellationToken.None).ConfigureAwait(false);
         }
         finally
@@ -152,6 +174,7 @@ internal sealed class LocalDatabases : IDisposable
             End(transaction, rollBack: true);
             transaction.StatementLock.Release();
         }
+        return await gated.ReleasedAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task RollbackAsync(WriteTransaction transaction)
@@ -293,8 +316,16 @@ internal sealed class LocalDatabases : IDisposable
     }
 
     /// <summary>Reads every row of a query at once (for in-process callers). Runs on the calling thread:
-    /// a point read takes microseconds, less than a thread hop.</summary>
-    public QueryResult Query(string database, string sql, IEnumerable<Parameter> parameters, CancellationToken cancellationToken)
+    /// a point read takes microseconds, less than a thread hop. The rows are returned once everything the
+    /// read saw is committed.</summary>
+    public async Task<QueryResult> QueryAsync(string database, string sql, IEnumerable<Parameter> parameters, CancellationToken cancellationToken)
+    {
+        var (result, visible) = Query(database, sql, parameters, cancellationToken);
+        await visible.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    private (QueryResult Result, Task Visible) Query(string database, string sql, IEnumerable<Parameter> parameters, CancellationToken cancellationToken)
     {
         var connection = RentReader(database);
         try
@@ -311,7 +342,7 @@ internal sealed class LocalDatabases : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 rows.Add(SqlValues.ReadRow(reader));
             }
-            return new QueryResult(columns, rows);
+            return (new QueryResult(columns, rows), _engine.WhenVisibleCommitted(connection));
         }
         catch (SqliteException ex)
         {

@@ -52,8 +52,13 @@ internal sealed class RequestRouter
     {
         ValidateDatabaseName(query.Database);
         return WriteAsync(
-            ct => _databases.RunOnWriterAsync(query.Database,
-                connection => ResultPages.ReadAll(connection, query.Sql, query.Parameters, ResultPages.DefaultRows), ct),
+            async ct =>
+            {
+                var (pages, index) = await _databases.RunOnWriterAsync(query.Database,
+                    connection => ResultPages.ReadAll(connection, query.Sql, query.Parameters, ResultPages.DefaultRows), ct).ConfigureAwait(false);
+                pages[^1].RaftIndex = index;
+                return pages;
+            },
             async (leaderId, ct) =>
             {
                 var response = await ForwardAsync(leaderId, new ClientRequest { Query = query.Clone() }, ct).ConfigureAwait(false);
@@ -210,7 +215,7 @@ internal sealed class RequestRouter
         ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
     {
         if (await PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken).ConfigureAwait(false))
-            return _databases.Query(database, sql, parameters, cancellationToken);
+            return await _databases.QueryAsync(database, sql, parameters, cancellationToken).ConfigureAwait(false);
         return await ForwardQueryAsync(database, sql, parameters, consistency, cancellationToken).ConfigureAwait(false);
     }
 

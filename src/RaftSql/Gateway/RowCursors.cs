@@ -9,6 +9,9 @@ internal interface IRowCursor : IDisposable
 {
     /// <summary>The next page (rows of one result set); <c>Done</c> on the last one.</summary>
     RowPage Next(int maxRows);
+
+    /// <summary>Completes when the rows handed out so far may leave the node (everything they saw is committed).</summary>
+    Task Visible { get; }
 }
 
 /// <summary>Streams a read from an open reader on a pooled connection, result set by result set.</summary>
@@ -54,9 +57,23 @@ internal sealed class ReaderCursor : IRowCursor
         }
     }
 
+    public Task Visible { get; private set; } = Task.CompletedTask;
+
     public RowPage Next(int maxRows)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        try
+        {
+            return ReadPage(maxRows);
+        }
+        finally
+        {
+            Visible = _databases.WhenVisibleCommitted(_connection);
+        }
+    }
+
+    private RowPage ReadPage(int maxRows)
+    {
         try
         {
             var page = ResultPages.Start(_reader, _resultSet, ref _sentColumns, _applied);
@@ -68,7 +85,7 @@ internal sealed class ReaderCursor : IRowCursor
                 _resultSet++;
                 _sentColumns = false;
                 if (page.Rows.Count == 0 && page.Columns.Count == 0)
-                    return Next(maxRows);
+                    return ReadPage(maxRows);
                 return page;
             }
             page.Done = true;
@@ -98,6 +115,8 @@ internal sealed class PageListCursor(IReadOnlyList<RowPage> pages, int start) : 
     private int _next = start;
 
     public RowPage Next(int maxRows) => pages[_next++];
+
+    public Task Visible => Task.CompletedTask;
 
     public void Dispose()
     {
@@ -168,7 +187,6 @@ internal static class ResultPages
             last.RowsAffected = reader.RecordsAffected;
         }
         pages[^1].LastInsertRowid = SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle);
-        pages[^1].RaftIndex = Hosting.LocalCommitTracker.LastIndex;
         return pages;
     }
 }

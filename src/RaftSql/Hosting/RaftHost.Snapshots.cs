@@ -165,7 +165,7 @@ internal sealed partial class RaftHost
         {
             // A follower installing a snapshot has no write that can still commit locally: release any
             // writer first, so that closing the connections never waits on this very loop.
-            _engine.FailPendingCommits(new RaftSqlException(RaftSqlErrorCode.NotLeader, "This node is installing a snapshot from the leader."));
+            _engine.CutTails(new RaftSqlException(RaftSqlErrorCode.NotLeader, "This node is installing a snapshot from the leader."));
             InstallingSnapshot?.Invoke();
             using var stream = staged.OpenRead();
             _engine.InstallSnapshot(stream);

@@ -23,7 +23,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
 
     // Loop-thread state.
-    private readonly Dictionary<ulong, (ulong Term, PendingCommit Commit)> _localCommits = [];
+    private readonly Dictionary<ulong, long> _ownEntryBytes = [];
+    private readonly ByteBudget _uncommitted = new(UncommittedBudgetBytes);
     private readonly Dictionary<ulong, (ulong Term, TaskCompletionSource Done)> _confChanges = [];
     private readonly Dictionary<ulong, TaskCompletionSource<ulong>> _reads = [];
     private readonly PriorityQueue<TaskCompletionSource, ulong> _appliedWaiters = new();
@@ -32,7 +33,9 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private ulong _applied;
     private (RaftState State, ulong Leader, ulong Term) _seen;
 
+    private const long UncommittedBudgetBytes = 64L * 1024 * 1024;
     private volatile HostStatus _status = HostStatus.Initial;
+    private volatile bool _admitting;
     private volatile bool _stopped;
     private int _disposed;
 
@@ -208,15 +211,16 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
                 else change.Done.TrySetException(Lost(entry.Index));
             }
         }
-        else if (!entry.Data.IsEmpty)
+        if (!entry.Data.IsEmpty && entry.Type != EntryType.ConfChange)
         {
-            if (_localCommits.Remove(entry.Index, out var local))
-            {
-                // Our own transaction, waiting in its commit frame's write: complete it in place.
-                if (local.Term == entry.Term) local.Commit.Commit(entry.Index);
-                else local.Commit.Fail(Lost(entry.Index));
-            }
-            _engine.ApplyCommitted(entry.Index, entry.Data.Span);
+            // Our own entries only move the commit point (their frames are in the WAL already).
+            _engine.ApplyCommitted(entry.Index, entry.Term, entry.Data.Span);
+            if (_ownEntryBytes.Remove(entry.Index, out var bytes))
+                _uncommitted.Release(bytes);
+        }
+        else
+        {
+            _engine.ApplyOther(entry.Index, entry.Term);
         }
         _applied = entry.Index;
         NoteApplied(entry);
@@ -238,20 +242,22 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         if (now.State == RaftState.Leader && !wasLeader)
         {
             // The no-op of the new term was just appended: local writes wait until it is applied, so the
-            // apply loop never needs a SQLite write lock that a local transaction holds.
+            // leader's WAL is the committed log plus its own tail, in log order, and nothing else.
             _writeBarrier = _core.Status.LastIndex;
         }
         else if (wasLeader && now.State != RaftState.Leader)
         {
             _writeBarrier = ulong.MaxValue;
+            _admitting = false;
             var lost = new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
                 "Leadership was lost before the write was known to commit; it may or may not have been applied.");
-            foreach (var (_, local) in _localCommits) local.Commit.Fail(lost);
-            _localCommits.Clear();
             foreach (var (_, change) in _confChanges) change.Done.TrySetException(lost);
             _confChanges.Clear();
-            _engine.FailPendingCommits(lost);
+            // Stop local writers first (the cut needs each database's write lock), then cut every tail back to
+            // its last committed frame; the new leader's entries, our own former ones included, apply next.
             LeadershipLost?.Invoke();
+            _engine.CutTails(lost);
+            ReleaseOwnEntries();
         }
         if (now.Leader != 0 && now.State != RaftState.Leader)
         {
@@ -265,6 +271,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private void Publish()
     {
         var status = _core.Status;
+        _admitting = status.State == RaftState.Leader && _applied >= _writeBarrier && !_core.TransferInProgress;
         _status = new HostStatus(
             status.Term, status.State, status.Leader, status.Commit, _applied, status.Membership,
             status.State == RaftState.Leader && _core.LeaseValid,
@@ -273,24 +280,60 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     // ---- IFrameCommitter: local write transactions on the leader --------------------------------
 
-    /// <summary>Called on SQLite's thread while it waits in the commit frame's write.</summary>
-    public void Submit(PendingCommit commit)
+    /// <summary>Called on SQLite's thread before a local commit frame is written.</summary>
+    public void Admit(string database)
     {
-        var data = commit.Frames.Encode();
-        LocalCommitTracker.Track(commit);
+        if (_stopped)
+            throw Stopped();
+        if (!_admitting)
+        {
+            var status = _status;
+            throw status.IsLeader
+                ? new RaftSqlException(RaftSqlErrorCode.NotLeader, "This leader does not take writes right now (it is starting its term or handing leadership over).")
+                : new RaftSqlException(RaftSqlErrorCode.NotLeader, $"Node {_options.Id} is not the leader.");
+        }
+    }
+
+    /// <summary>Called on SQLite's thread, write lock held: queues the entry for the loop in WAL order.</summary>
+    public void Propose(LocalCommit commit, byte[] entry, bool final)
+    {
+        if (!_uncommitted.TryAcquire(entry.Length, _options.CommitTimeout))
+            throw new RaftSqlException(RaftSqlErrorCode.Timeout, "Too many writes are waiting to commit; the write was not started.");
         if (_stopped)
         {
-            commit.Fail(Stopped());
+            _uncommitted.Release(entry.Length);
+            throw Stopped();
+        }
+        Post(() => ProposeOwn(commit, entry, final));
+    }
+
+    private void ProposeOwn(LocalCommit commit, byte[] entry, bool final)
+    {
+        if (commit.Committed.IsCompleted || !_engine.IsCurrent(commit))
+        {
+            // Its tail was cut after it was queued: it never reaches the log.
+            _uncommitted.Release(entry.Length);
             return;
         }
-        Post(() =>
+        var result = _core.Propose(entry, duringTransfer: true);
+        if (result.Accepted)
         {
-            var result = _core.Propose(data);
-            if (result.Accepted)
-                _localCommits[result.Index] = (result.Term, commit);
-            else
-                commit.Fail(ProposeFailure(result));
-        });
+            commit.Proposed(result.Index, final);
+            _ownEntryBytes[result.Index] = entry.Length;
+            return;
+        }
+        _uncommitted.Release(entry.Length);
+        // The log refused it (this node is no longer a voting leader): its frames and everything written
+        // on top of them must go before anything else is written or applied.
+        LeadershipLost?.Invoke();
+        _engine.CutTail(commit, ProposeFailure(result));
+    }
+
+    private void ReleaseOwnEntries()
+    {
+        foreach (var bytes in _ownEntryBytes.Values)
+            _uncommitted.Release(bytes);
+        _ownEntryBytes.Clear();
     }
 
     // ---- requests from the node and the gateway ------------------------------------------------
@@ -398,14 +441,22 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     private void FailEverything(RaftSqlException reason)
     {
-        foreach (var (_, local) in _localCommits) local.Commit.Fail(reason);
-        _localCommits.Clear();
+        _admitting = false;
         foreach (var (_, change) in _confChanges) change.Done.TrySetException(reason);
         _confChanges.Clear();
         foreach (var (_, read) in _reads) read.TrySetException(reason);
         _reads.Clear();
         while (_appliedWaiters.TryDequeue(out var waiter, out _)) waiter.TrySetException(reason);
-        _engine.FailPendingCommits(reason);
+        try
+        {
+            LeadershipLost?.Invoke();
+            _engine.CutTails(reason);
+        }
+        catch (Exception ex) when (ex is RaftSqlException or IOException or ObjectDisposedException)
+        {
+            HostLog.LoopFailed(_logger, ex);
+        }
+        ReleaseOwnEntries();
     }
 
     public async ValueTask DisposeAsync()

@@ -34,6 +34,15 @@ internal sealed partial class EngineLog(ILogger logger)
     [LoggerMessage(2008, LogLevel.Information, "Installed snapshot at index {Index} with {Count} databases")]
     public partial void SnapshotInstalled(ulong index, int count);
 
-    [LoggerMessage(2009, LogLevel.Warning, "Local pending commit on {Database} superseded by entry {Index} from another writer")]
-    public partial void PendingSuperseded(string database, ulong index);
+    [LoggerMessage(2010, LogLevel.Information, "Cut the speculative tail of {Database}: {Count} transactions, back to frame {Frame}")]
+    public partial void TailCut(string database, int count, uint frame);
+
+    [LoggerMessage(2011, LogLevel.Information, "Trimmed the WAL of {Database} to frame {Frame} (durable index {Index}); the log replays the rest")]
+    public partial void WalTrimmed(string database, ulong index, uint frame);
+
+    [LoggerMessage(2012, LogLevel.Debug, "Published staged transaction {TransactionId} of {Database}: {Pages} pages")]
+    public partial void StagedPublished(string database, ulong transactionId, long pages);
+
+    [LoggerMessage(2013, LogLevel.Information, "Discarded staged transaction {TransactionId} of {Database}: {Why}")]
+    public partial void StagingDiscarded(string database, ulong transactionId, string why);
 }

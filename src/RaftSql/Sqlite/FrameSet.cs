@@ -7,31 +7,55 @@ namespace RaftSql.Sqlite;
 public readonly record struct PageImage(uint PageNumber, ReadOnlyMemory<byte> Data);
 
 /// <summary>
-/// What one committed write transaction changed in one database: the last image of every page it
-/// wrote and the database size after commit. This is the payload of a Raft entry. Frame headers
-/// (salts, checksums) are never part of it: every node computes its own.
+/// The payload of one Raft entry: page images of one write transaction in one database. A small
+/// transaction is one entry (<see cref="IsFinal"/>, sequence 0). A big one travels as a run of chunk
+/// entries (same <see cref="TransactionId"/>, sequence 0, 1, ...) ending in a final entry that carries
+/// the database size after commit; followers stage the chunks and publish them at the final entry.
+/// Frame headers (salts, checksums) are never part of it: every node computes its own.
 /// </summary>
 public sealed class FrameSet
 {
-    private const byte FormatVersion = 1;
+    private const byte Version1 = 1;
+    private const byte Version2 = 2;
     private const int MaxNameBytes = 255;
 
     public FrameSet(string database, int pageSize, uint databaseSizePages, IReadOnlyList<PageImage> pages)
+        : this(database, pageSize, databaseSizePages, pages, transactionId: 0, sequence: 0, isFinal: true)
+    {
+    }
+
+    public FrameSet(string database, int pageSize, uint databaseSizePages, IReadOnlyList<PageImage> pages,
+        ulong transactionId, uint sequence, bool isFinal)
     {
         Database = database ?? throw new ArgumentNullException(nameof(database));
         PageSize = pageSize;
         DatabaseSizePages = databaseSizePages;
         Pages = pages ?? throw new ArgumentNullException(nameof(pages));
+        TransactionId = transactionId;
+        Sequence = sequence;
+        IsFinal = isFinal;
     }
 
     public string Database { get; }
 
     public int PageSize { get; }
 
-    /// <summary>The database size in pages after this transaction commits.</summary>
+    /// <summary>The database size in pages after this transaction commits (0 in a chunk entry).</summary>
     public uint DatabaseSizePages { get; }
 
     public IReadOnlyList<PageImage> Pages { get; }
+
+    /// <summary>Names the transaction a chunk belongs to (0 for a transaction in one entry).</summary>
+    public ulong TransactionId { get; }
+
+    /// <summary>Position of this entry in its transaction's run of entries.</summary>
+    public uint Sequence { get; }
+
+    /// <summary>True for the entry that commits the transaction.</summary>
+    public bool IsFinal { get; }
+
+    /// <summary>True when the whole transaction is this one entry.</summary>
+    public bool IsWhole => IsFinal && Sequence == 0;
 
     /// <summary>Total bytes of page data.</summary>
     public long PayloadBytes => (long)Pages.Count * PageSize;
@@ -43,13 +67,17 @@ public sealed class FrameSet
         {
             throw Invalid($"page size {PageSize} is not a power of two between 512 and 65536");
         }
-        if (DatabaseSizePages == 0)
+        if (IsFinal && DatabaseSizePages == 0)
         {
             throw Invalid("database size after commit is 0");
         }
-        if (Pages.Count == 0)
+        if (Pages.Count == 0 && (IsWhole || !IsFinal))
         {
             throw Invalid("no pages");
+        }
+        if (!IsWhole && TransactionId == 0)
+        {
+            throw Invalid("a chunked transaction has no id");
         }
         foreach (var page in Pages)
         {
@@ -66,7 +94,14 @@ public sealed class FrameSet
 
     public static bool IsValidPageSize(int size) => size is >= 512 and <= 65536 && (size & (size - 1)) == 0;
 
-    /// <summary>Compact binary form: version, name, page size, database size, page count, then (number, image) pairs.</summary>
+    /// <summary>Bytes an entry takes besides its pages: header and name.</summary>
+    public static int Overhead(string database) => 2 + Encoding.UTF8.GetByteCount(database) + 8 + 4 + 1 + 12;
+
+    /// <summary>Bytes one page takes in an entry.</summary>
+    public static int BytesPerPage(int pageSize) => 4 + pageSize;
+
+    /// <summary>Compact binary form: version, name, transaction id, sequence, final flag, page size,
+    /// database size, page count, then (number, image) pairs.</summary>
     public byte[] Encode()
     {
         var name = Encoding.UTF8.GetBytes(Database);
@@ -74,12 +109,16 @@ public sealed class FrameSet
         {
             throw Invalid("database name too long");
         }
-        var buffer = new byte[1 + 1 + name.Length + 12 + Pages.Count * (4 + PageSize)];
+        var buffer = new byte[Overhead(Database) + Pages.Count * BytesPerPage(PageSize)];
         var span = buffer.AsSpan();
-        span[0] = FormatVersion;
+        span[0] = Version2;
         span[1] = (byte)name.Length;
         name.CopyTo(span[2..]);
         var at = 2 + name.Length;
+        BinaryPrimitives.WriteUInt64LittleEndian(span[at..], TransactionId);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[(at + 8)..], Sequence);
+        span[at + 12] = IsFinal ? (byte)1 : (byte)0;
+        at += 13;
         BinaryPrimitives.WriteInt32LittleEndian(span[at..], PageSize);
         BinaryPrimitives.WriteUInt32LittleEndian(span[(at + 4)..], DatabaseSizePages);
         BinaryPrimitives.WriteInt32LittleEndian(span[(at + 8)..], Pages.Count);
@@ -92,38 +131,58 @@ public sealed class FrameSet
             }
             BinaryPrimitives.WriteUInt32LittleEndian(span[at..], page.PageNumber);
             page.Data.Span.CopyTo(span[(at + 4)..]);
-            at += 4 + PageSize;
+            at += BytesPerPage(PageSize);
         }
         return buffer;
     }
 
-    /// <summary>Parses <see cref="Encode"/>'s output; anything else throws <see cref="RaftSqlErrorCode.InvalidFrames"/>.</summary>
-    public static FrameSet Decode(ReadOnlySpan<byte> data)
+    /// <summary>The database an encoded entry names, without decoding its pages.</summary>
+    public static string DatabaseOf(ReadOnlySpan<byte> data)
     {
-        if (data.Length < 2 || data[0] != FormatVersion)
+        if (data.Length < 2 || data[0] is not (Version1 or Version2) || data.Length < 2 + data[1])
         {
             throw Invalid("unknown format version");
         }
+        return Name(data.Slice(2, data[1]));
+    }
+
+    /// <summary>Parses <see cref="Encode"/>'s output (and version 1 entries, which are whole
+    /// transactions); anything else throws <see cref="RaftSqlErrorCode.InvalidFrames"/>.</summary>
+    public static FrameSet Decode(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 2 || data[0] is not (Version1 or Version2))
+        {
+            throw Invalid("unknown format version");
+        }
+        var version = data[0];
         var nameLength = data[1];
-        if (data.Length < 2 + nameLength + 12)
+        var fixedBytes = version == Version2 ? 13 + 12 : 12;
+        if (data.Length < 2 + nameLength + fixedBytes)
         {
             throw Invalid("truncated header");
         }
-        string name;
-        try
-        {
-            name = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(data.Slice(2, nameLength));
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw Invalid("database name is not UTF-8", e);
-        }
+        var name = Name(data.Slice(2, nameLength));
         var at = 2 + nameLength;
+        ulong transactionId = 0;
+        uint sequence = 0;
+        var isFinal = true;
+        if (version == Version2)
+        {
+            transactionId = BinaryPrimitives.ReadUInt64LittleEndian(data[at..]);
+            sequence = BinaryPrimitives.ReadUInt32LittleEndian(data[(at + 8)..]);
+            isFinal = data[at + 12] switch
+            {
+                0 => false,
+                1 => true,
+                _ => throw Invalid("bad final flag"),
+            };
+            at += 13;
+        }
         var pageSize = BinaryPrimitives.ReadInt32LittleEndian(data[at..]);
         var dbSize = BinaryPrimitives.ReadUInt32LittleEndian(data[(at + 4)..]);
         var count = BinaryPrimitives.ReadInt32LittleEndian(data[(at + 8)..]);
         at += 12;
-        if (!IsValidPageSize(pageSize) || count <= 0 || (long)count * (4 + pageSize) != data.Length - at)
+        if (!IsValidPageSize(pageSize) || count < 0 || (long)count * BytesPerPage(pageSize) != data.Length - at)
         {
             throw Invalid("page size, page count and length disagree");
         }
@@ -132,11 +191,23 @@ public sealed class FrameSet
         {
             var number = BinaryPrimitives.ReadUInt32LittleEndian(data[at..]);
             pages[i] = new PageImage(number, data.Slice(at + 4, pageSize).ToArray());
-            at += 4 + pageSize;
+            at += BytesPerPage(pageSize);
         }
-        var frames = new FrameSet(name, pageSize, dbSize, pages);
+        var frames = new FrameSet(name, pageSize, dbSize, pages, transactionId, sequence, isFinal);
         frames.Validate();
         return frames;
+    }
+
+    private static string Name(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw Invalid("database name is not UTF-8", e);
+        }
     }
 
     private static RaftSqlException Invalid(string why, Exception? inner = null)

@@ -1,13 +1,20 @@
 namespace RaftSql.Sqlite;
 
 /// <summary>
-/// Replicates the frames of local write transactions (the Raft host implements it). Called on
-/// SQLite's thread while that thread waits inside the commit frame's write: start replication and
-/// return; answer later through <see cref="PendingCommit.Commit"/>/<see cref="PendingCommit.Fail"/>, or let
-/// <see cref="ReplicationEngine.ApplyCommitted"/> complete it when the entry reaches the apply loop.
-/// Never wait here for the apply loop: it may be waiting for this very transaction.
+/// Hands the entries of local write transactions to the Raft log (the Raft host implements it).
+/// Both methods are called on SQLite's thread while it holds the database's write lock, so entries
+/// reach the log in exactly the order their frames are in the WAL. Neither waits for a commit:
+/// the outcome arrives later, when the entry is applied (<see cref="ReplicationEngine.ApplyCommitted(ulong, ulong, ReadOnlySpan{byte})"/>)
+/// or the tail is cut (<see cref="ReplicationEngine.CutTails"/>).
 /// </summary>
 public interface IFrameCommitter
 {
-    void Submit(PendingCommit commit);
+    /// <summary>Throws a <see cref="RaftSqlException"/> when this node does not accept local writes now
+    /// (not the leader, or the leader has not applied its term's first entry yet).</summary>
+    void Admit(string database);
+
+    /// <summary>Queues one entry of <paramref name="commit"/> for the log, in call order. Call
+    /// <see cref="LocalCommit.Proposed"/> once the log accepted it; when it is refused, cut the tail
+    /// from this commit (<see cref="ReplicationEngine.CutTail"/>). May block for flow control.</summary>
+    void Propose(LocalCommit commit, byte[] entry, bool final);
 }

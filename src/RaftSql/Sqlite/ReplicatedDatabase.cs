@@ -1,24 +1,27 @@
 using Microsoft.Data.Sqlite;
+using RaftSql.Sqlite.Durability;
 using RaftSql.Sqlite.Native;
+using RaftSql.Sqlite.Staging;
 using RaftSql.Sqlite.Wal;
 
 namespace RaftSql.Sqlite;
 
 /// <summary>
 /// The engine's state for one database: its in-memory WAL-index, the engine's own file handles,
-/// the connection that keeps it open, and the local commit waiting for replication, if any.
+/// the connection that keeps it open, and the speculative tail: local commits whose frames are in
+/// the WAL, in log order, waiting for Raft.
 /// </summary>
 internal sealed class ReplicatedDatabase : IDisposable
 {
-    private readonly object _pendingGate = new();
-    private readonly Dictionary<ulong, bool> _committedLocally = [];
-    private PendingCommit? _pending;
+    private readonly LinkedList<LocalCommit> _tail = new();
+    private long _generation;
+    private long _cuts;
 
     public ReplicatedDatabase(string name, string path)
     {
         Name = name;
         Path = path;
-        Index.Locks.WriteLockReleased += OnWriteLockReleased;
+        Index.Locks.WriteLockReleased += () => Volatile.Read(ref ActiveCapture)?.Reset();
     }
 
     public string Name { get; }
@@ -30,17 +33,22 @@ internal sealed class ReplicatedDatabase : IDisposable
 
     public WalIndex Index { get; } = new();
 
-    /// <summary>Lock holder for the engine's apply path.</summary>
+    /// <summary>Lock holder for the engine's apply path and tail cuts.</summary>
     public ShmClient ApplyClient { get; } = new();
 
     /// <summary>Lock holder for snapshots.</summary>
     public ShmClient SnapshotClient { get; } = new();
 
+    /// <summary>Lock holder for the engine's checkpoints.</summary>
+    public ShmClient CheckpointClient { get; } = new();
+
     public int PageSize { get; set; }
 
-    public ulong DurableIndex { get; set; }
+    public DurableRecord Durable { get; set; }
 
-    /// <summary>Engine-owned connection that keeps the database (and its WAL-index) open; used for checkpoints.</summary>
+    public ulong DurableIndex => Durable.Index;
+
+    /// <summary>Engine-owned connection that keeps the database (and its WAL-index) open.</summary>
     public SqliteConnection? Anchor { get; set; }
 
     public object AnchorGate { get; } = new();
@@ -49,110 +57,147 @@ internal sealed class ReplicatedDatabase : IDisposable
 
     public PlatformFile? DatabaseFile { get; set; }
 
-    /// <summary>Called on SQLite's thread: registers the local commit and waits for its outcome.</summary>
-    public void RunLocalCommit(PendingCommit commit, IFrameCommitter? committer, TimeSpan timeout)
-    {
-        lock (_pendingGate)
-        {
-            _pending = commit;
-        }
-        if (committer == null)
-        {
-            commit.Fail(new RaftSqlException(RaftSqlErrorCode.NotLeader, "This node does not accept local writes."));
-        }
-        else
-        {
-            try
-            {
-                committer.Submit(commit);
-            }
-            catch (Exception e)
-            {
-                commit.Fail(e as RaftSqlException
-                    ?? new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown, $"The committer failed: {e.Message}", e));
-            }
-        }
-        commit.WaitForOutcome(timeout);
-    }
+    /// <summary>A big transaction from another leader being staged until its final entry.</summary>
+    public StagedTransaction? Staging { get; set; }
 
-    /// <summary>The pending commit, if its transaction still holds the write lock.</summary>
-    public PendingCommit? Pending
+    /// <summary>The capture of the connection that holds the write lock (reset when it releases it).</summary>
+    public WalCapture? ActiveCapture;
+
+    /// <summary>Bumped by every cut of the tail: commits admitted before it are refused by the log.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    /// <summary>Twice per cut (odd while one is under way): a read that began before or during a cut may have seen cut frames.</summary>
+    public long Cuts => Interlocked.Read(ref _cuts);
+
+    public bool HasTail
     {
         get
         {
-            lock (_pendingGate)
+            lock (_tail)
             {
-                return _pending;
+                return _tail.Count > 0;
             }
         }
     }
+
+    public LocalCommit NewCommit(uint startFrame, uint endFrame, uint salt) => new(Name, Generation, startFrame, endFrame, salt);
+
+    /// <summary>Called with the write lock held, before the commit's entries go to the log.</summary>
+    public void AddToTail(LocalCommit commit)
+    {
+        lock (_tail)
+        {
+            _tail.AddLast(commit);
+        }
+    }
+
+    /// <summary>Removes the newest tail entry (its commit failed before any entry reached the log).</summary>
+    public void RemoveFromTail(LocalCommit commit)
+    {
+        lock (_tail)
+        {
+            _tail.Remove(commit);
+        }
+    }
+
+    /// <summary>Our own entry at <paramref name="index"/> was applied: true when it belongs to the tail's oldest
+    /// commit; its final entry pops the commit and releases everything gated on it.</summary>
+    public bool TryCompleteOwn(ulong index)
+    {
+        LocalCommit head;
+        lock (_tail)
+        {
+            if (_tail.First is not { } first || !first.Value.Owns(index))
+            {
+                return false;
+            }
+            head = first.Value;
+            if (head.FinalIndex != index)
+            {
+                return true; // a chunk of our own big transaction: its frames are already in the WAL
+            }
+            _tail.RemoveFirst();
+        }
+        head.Complete(index);
+        return true;
+    }
+
+    /// <summary>The last frame every committed entry of this database lies in: the frame before the tail,
+    /// or the published max frame when there is no tail. Consistent with <paramref name="header"/>.</summary>
+    public uint CommittedFrame(out WalIndexHeader header)
+    {
+        while (true)
+        {
+            var cuts = Cuts;
+            header = Index.ReadHeader() ?? default;
+            lock (_tail)
+            {
+                // A writer joins the tail before it publishes its frames, so an empty tail now means
+                // every frame in the header read before is committed.
+                var mark = _tail.First is { } first ? first.Value.StartFrame - 1 : header.MaxFrame;
+                if ((cuts & 1) == 0 && cuts == Cuts)
+                {
+                    return Math.Min(mark, header.MaxFrame);
+                }
+            }
+        }
+    }
+
+    /// <summary>Starts a cut: later proposals of commits admitted so far are refused.</summary>
+    public void BeginCut() => Interlocked.Increment(ref _generation);
+
+    /// <summary>Takes <paramref name="from"/> and every later commit off the tail (all of it when null);
+    /// returns them and the frame to cut the WAL back to. The caller holds the write lock and, when
+    /// anything was taken, calls <see cref="EndCut"/> once the WAL-index is rewritten.</summary>
+    public List<LocalCommit> TakeTail(LocalCommit? from, out uint mark)
+    {
+        lock (_tail)
+        {
+            var node = from is null ? _tail.First : _tail.Find(from);
+            var taken = new List<LocalCommit>();
+            mark = node is null ? uint.MaxValue : node.Value.StartFrame - 1;
+            while (node is not null)
+            {
+                var next = node.Next;
+                taken.Add(node.Value);
+                _tail.Remove(node);
+                node = next;
+            }
+            if (taken.Count > 0)
+            {
+                Interlocked.Increment(ref _cuts); // odd: a cut is under way (a seqlock for readers)
+            }
+            return taken;
+        }
+    }
+
+    /// <summary>The cut rewrote the WAL-index: reads that began before it must not be released.</summary>
+    public void EndCut() => Interlocked.Increment(ref _cuts);
 
     /// <summary>
-    /// Finds the local commit that was committed at <paramref name="raftIndex"/>: either still finishing
-    /// (<paramref name="inFlight"/>) or finished, with <paramref name="written"/> saying whether its
-    /// commit frame reached the local WAL.
+    /// What a read whose snapshot was (<paramref name="cuts"/>, <paramref name="salt"/>, <paramref name="maxFrame"/>)
+    /// must wait for before its rows leave the node: the newest tail commit it could see, or nothing.
+    /// Null when the snapshot may hold frames that were cut (the read must be retried).
     /// </summary>
-    public bool TryTakeCommittedLocally(ulong raftIndex, out PendingCommit? inFlight, out bool written)
+    public Task? CommitVisibleTo(long cuts, uint salt, uint maxFrame)
     {
-        lock (_pendingGate)
+        lock (_tail)
         {
-            inFlight = null;
-            if (_pending is { IsCommitted: true } p && p.RaftIndex == raftIndex)
+            if ((cuts & 1) != 0 || cuts != Cuts)
             {
-                inFlight = p;
-                written = false;
-                return true;
+                return null;
             }
-            return _committedLocally.Remove(raftIndex, out written);
+            LocalCommit? newest = null;
+            foreach (var commit in _tail)
+            {
+                if (commit.Salt != salt || commit.EndFrame > maxFrame)
+                {
+                    break;
+                }
+                newest = commit;
+            }
+            return newest?.Committed ?? Task.CompletedTask;
         }
-    }
-
-    /// <summary>Drops bookkeeping of local commits at or below an applied index.</summary>
-    public void ForgetCommittedLocally(ulong appliedIndex)
-    {
-        lock (_pendingGate)
-        {
-            if (_committedLocally.Count == 0)
-            {
-                return;
-            }
-            foreach (var index in _committedLocally.Keys.Where(i => i <= appliedIndex).ToList())
-            {
-                _committedLocally.Remove(index);
-            }
-        }
-    }
-
-    public int CommittedLocallyCount
-    {
-        get
-        {
-            lock (_pendingGate)
-            {
-                return _committedLocally.Count;
-            }
-        }
-    }
-
-    /// <summary>The writer of the pending commit released the write lock: its transaction is over.</summary>
-    private void OnWriteLockReleased()
-    {
-        PendingCommit? finished;
-        lock (_pendingGate)
-        {
-            finished = _pending;
-            if (finished == null || finished.IsWaiting)
-            {
-                return;
-            }
-            _pending = null;
-            if (finished.IsCommitted)
-            {
-                _committedLocally[finished.RaftIndex] = finished.WrittenLocally;
-            }
-        }
-        finished.Finishing?.Invoke();
-        finished.Finished.Set();
     }
 
     public void Dispose()
@@ -161,5 +206,7 @@ internal sealed class ReplicatedDatabase : IDisposable
         DatabaseFile?.Dispose();
         WalFile = null;
         DatabaseFile = null;
+        Staging?.Dispose();
+        Staging = null;
     }
 }

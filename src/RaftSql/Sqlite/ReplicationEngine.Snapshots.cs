@@ -25,6 +25,11 @@ public sealed partial class ReplicationEngine
             lock (_applyGate)
             {
                 index = _appliedIndex;
+                // A staged transaction's chunks must reach a follower that installs this snapshot.
+                foreach (var staged in _databases.Values.Select(d => d.Staging).OfType<Staging.StagedTransaction>())
+                {
+                    index = Math.Min(index, staged.FirstIndex - 1);
+                }
                 foreach (var db in _databases.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
                 {
                     var locks = db.Index.Locks;
@@ -34,8 +39,17 @@ public sealed partial class ReplicationEngine
                     {
                         throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"Database {db.Name} stayed busy.");
                     }
-                    var header = db.Index.ReadHeader()
-                        ?? throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The WAL-index of {db.Name} cannot be read.");
+                    // Only committed frames: the leader's speculative tail is not part of any snapshot.
+                    var committed = db.CommittedFrame(out var header);
+                    if (db.Index.ReadHeader() is null)
+                    {
+                        throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The WAL-index of {db.Name} cannot be read.");
+                    }
+                    if (committed < header.MaxFrame)
+                    {
+                        header.MaxFrame = committed;
+                        header.DatabasePages = CommittedPages(db, committed);
+                    }
                     unsafe
                     {
                         held.Add((db, header, db.Index.CheckpointInfo->Backfill, db.DatabaseFile!.Length));
@@ -62,6 +76,17 @@ public sealed partial class ReplicationEngine
                 db.Index.Locks.ReleaseAll(db.SnapshotClient);
             }
         }
+    }
+
+    private static uint CommittedPages(ReplicatedDatabase db, uint frame)
+    {
+        if (frame == 0)
+        {
+            return (uint)(db.DatabaseFile!.Length / db.PageSize);
+        }
+        Span<byte> header = stackalloc byte[WalFormat.FrameHeaderSize];
+        db.WalFile!.Read(header, WalFormat.FrameOffset(frame, db.PageSize));
+        return BinaryPrimitives.ReadUInt32BigEndian(header[4..]);
     }
 
     private static void WriteDatabase(SnapshotWriter writer, ReplicatedDatabase db, WalIndexHeader header, uint backfill, long fileLength)
@@ -147,7 +172,7 @@ public sealed partial class ReplicationEngine
                 }
                 foreach (var name in names)
                 {
-                    DurableIndexFile.Write(DurablePath(name), index);
+                    DurableIndexFile.Write(DurablePath(name), DurableRecord.Empty with { Index = index });
                     OpenExisting(name);
                 }
                 _appliedIndex = index;

@@ -4,7 +4,10 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RaftSql.Sqlite.Durability;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using RaftSql.Sqlite.Native;
+using RaftSql.Sqlite.Staging;
 using RaftSql.Sqlite.Vfs;
 using RaftSql.Sqlite.Wal;
 
@@ -24,6 +27,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     private readonly EngineLog _log;
     private readonly string _databaseDirectory;
     private readonly string _durableDirectory;
+    private readonly string _stagingDirectory;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _maintenance;
     private ulong _appliedIndex;
@@ -39,7 +43,13 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         _durableDirectory = Path.Combine(Path.GetFullPath(options.DataDirectory), "durable");
         Directory.CreateDirectory(_databaseDirectory);
         Directory.CreateDirectory(_durableDirectory);
-        _vfs = new ReplicationVfs($"raftsql-{Guid.NewGuid():N}", options.Committer, options.CommitTimeout, _log);
+        _stagingDirectory = Path.Combine(Path.GetFullPath(options.DataDirectory), "staging");
+        if (Directory.Exists(_stagingDirectory))
+        {
+            Directory.Delete(_stagingDirectory, recursive: true); // scratch: staged chunks are replayed from the log
+        }
+        Directory.CreateDirectory(_stagingDirectory);
+        _vfs = new ReplicationVfs($"raftsql-{Guid.NewGuid():N}", options.Committer, options.MaxEntryBytes, _log);
         _log.VfsRegistered(_vfs.Name, options.DataDirectory);
         foreach (var file in Directory.EnumerateFiles(_databaseDirectory))
         {
@@ -95,8 +105,10 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         try
         {
             connection.Open();
+            NoCheckpointOnClose(connection);
             using var command = connection.CreateCommand();
-            command.CommandText = "PRAGMA synchronous=NORMAL";
+            // Only the engine checkpoints (bounded by the commit point); SQLite's attempts would be refused anyway.
+            command.CommandText = readOnly ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0";
             command.ExecuteNonQuery();
             return connection;
         }
@@ -108,50 +120,61 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Applies the encoded frame set of committed entry <paramref name="raftIndex"/>.</summary>
-    public void ApplyCommitted(ulong raftIndex, ReadOnlySpan<byte> encodedFrames)
-        => ApplyCommitted(raftIndex, FrameSet.Decode(encodedFrames));
+    public void ApplyCommitted(ulong raftIndex, ReadOnlySpan<byte> encodedFrames) => ApplyCommitted(raftIndex, 0, encodedFrames);
 
     /// <summary>
-    /// Applies committed entry <paramref name="raftIndex"/>; call strictly in log order. This node's
-    /// own pending commit is completed in place (never applied twice); anything else is appended to
-    /// the local WAL and published atomically to local readers.
+    /// Applies committed entry <paramref name="raftIndex"/> of <paramref name="term"/>; call strictly in log
+    /// order. This node's own entry only moves the commit point (its frames are in the WAL already) and
+    /// releases what waits on it; anything else is appended to the local WAL and published atomically.
     /// </summary>
-    public void ApplyCommitted(ulong raftIndex, FrameSet frames)
+    public void ApplyCommitted(ulong raftIndex, ulong term, ReadOnlySpan<byte> encodedFrames)
     {
-        ArgumentNullException.ThrowIfNull(frames);
         ThrowIfDisposed();
         lock (_applyGate)
         {
-            if (!IsValidName(frames.Database))
+            var name = FrameSet.DatabaseOf(encodedFrames);
+            if (!IsValidName(name))
             {
-                throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Invalid database name in frame set.");
+                FrameSet.Decode(encodedFrames); // garbage is InvalidFrames; a well-formed entry with a bad name is not
+                throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, "Invalid database name in frame set.");
             }
-            if (_databases.TryGetValue(frames.Database, out var db))
+            EndStaleStaging(term);
+            if (_databases.TryGetValue(name, out var db))
             {
-                ApplyTo(db, raftIndex, frames);
-                db.ForgetCommittedLocally(raftIndex);
+                if (!db.TryCompleteOwn(raftIndex))
+                {
+                    ApplyTo(db, raftIndex, term, FrameSet.Decode(encodedFrames));
+                }
             }
             else
             {
-                CreateFromFrames(frames);
+                CreateFromFrames(FrameSet.Decode(encodedFrames));
             }
             _appliedIndex = Math.Max(_appliedIndex, raftIndex);
         }
     }
 
-    /// <summary>Fails every local transaction waiting for its commit (e.g. leadership was lost).</summary>
-    public void FailPendingCommits(RaftSqlException reason)
+    /// <summary>Applies a decoded transaction (tests and tools).</summary>
+    public void ApplyCommitted(ulong raftIndex, FrameSet frames)
     {
-        ArgumentNullException.ThrowIfNull(reason);
-        foreach (var db in _databases.Values)
+        ArgumentNullException.ThrowIfNull(frames);
+        ApplyCommitted(raftIndex, 0, frames.Encode());
+    }
+
+    /// <summary>Notes an applied entry that carries no frames (a no-op or a membership change).</summary>
+    public void ApplyOther(ulong raftIndex, ulong term)
+    {
+        lock (_applyGate)
         {
-            db.Pending?.Fail(reason);
+            EndStaleStaging(term);
+            _appliedIndex = Math.Max(_appliedIndex, raftIndex);
         }
     }
 
-    /// <summary>Checkpoints <paramref name="database"/>; <paramref name="truncate"/> also empties the WAL
-    /// (waiting for readers and writers like <c>PRAGMA wal_checkpoint(TRUNCATE)</c>).</summary>
-    public void Checkpoint(string database, bool truncate = false)
+    /// <summary>Copies committed frames of <paramref name="database"/> into its file (never the speculative
+    /// tail); <paramref name="truncate"/> also empties the WAL when everything is copied and nobody reads it.
+    /// False when readers or writers kept it from finishing.</summary>
+    public bool Checkpoint(string database, bool truncate = false)
     {
         var db = Get(database);
         lock (db.AnchorGate)
@@ -160,23 +183,31 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             {
                 throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' was closed.");
             }
-            Execute(db.Anchor, truncate ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+            return WalCheckpointer.Run(db, truncate, truncate ? _options.ApplyLockTimeout : TimeSpan.FromMilliseconds(100));
         }
     }
 
-    /// <summary>Syncs every database's WAL and file, then records the applied index as durable.</summary>
+    /// <summary>Syncs every database's WAL and file, then records what is durable: the applied index and
+    /// the committed frames it covers (never a staged transaction's start or a speculative frame).</summary>
     public void FlushDurable()
     {
-        ulong applied;
-        lock (_applyGate)
-        {
-            applied = _appliedIndex;
-        }
         foreach (var db in _databases.Values)
         {
-            if (db.DurableIndex >= applied)
+            ulong applied;
+            uint frame;
+            WalIndexHeader header;
+            lock (_applyGate)
             {
-                continue;
+                applied = _appliedIndex;
+                if (db.Staging is { } staged)
+                {
+                    applied = Math.Min(applied, staged.FirstIndex - 1);
+                }
+                if (db.DurableIndex >= applied)
+                {
+                    continue;
+                }
+                frame = db.CommittedFrame(out header);
             }
             lock (db.AnchorGate)
             {
@@ -186,8 +217,9 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                 }
                 db.WalFile.Sync();
                 db.DatabaseFile!.Sync();
-                DurableIndexFile.Write(DurablePath(db.Name), applied);
-                db.DurableIndex = applied;
+                var record = new DurableRecord(applied, header.Salt1, header.Salt2, frame, KnowsWal: true);
+                DurableIndexFile.Write(DurablePath(db.Name), record);
+                db.Durable = record;
             }
         }
     }
@@ -217,37 +249,11 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         }
     }
 
-    private void ApplyTo(ReplicatedDatabase db, ulong raftIndex, FrameSet frames)
+    private void ApplyTo(ReplicatedDatabase db, ulong raftIndex, ulong term, FrameSet frames)
     {
-        if (db.TryTakeCommittedLocally(raftIndex, out var inFlight, out var written))
-        {
-            if (inFlight != null)
-            {
-                written = WaitFinished(db, inFlight);
-            }
-            if (written)
-            {
-                return;
-            }
-        }
-        else if (db.Pending is { IsWaiting: true } pending)
-        {
-            if (SameFrames(pending.Frames, frames) && pending.Commit(raftIndex))
-            {
-                if (WaitFinished(db, pending))
-                {
-                    return;
-                }
-            }
-            else if (pending.Fail(new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
-                         "Another writer's entry was committed first; this transaction's outcome is unknown.")))
-            {
-                _log.PendingSuperseded(db.Name, raftIndex);
-            }
-        }
         if (raftIndex <= db.DurableIndex)
         {
-            return;
+            return; // already in the files (replay after a restart)
         }
         frames.Validate();
         if (frames.PageSize != db.PageSize)
@@ -255,19 +261,58 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             throw new RaftSqlException(RaftSqlErrorCode.InvalidFrames,
                 $"Frame set has page size {frames.PageSize}; database {db.Name} uses {db.PageSize}.");
         }
-        AppendFrames(db, frames);
-    }
-
-    private bool WaitFinished(ReplicatedDatabase db, PendingCommit commit)
-    {
-        if (!commit.Finished.Wait(_options.ApplyLockTimeout))
+        if (db.Staging is { } staged && !staged.Continues(frames))
         {
-            throw new RaftSqlException(RaftSqlErrorCode.Timeout, $"A local transaction on {db.Name} did not finish its commit.");
+            // A leader writes one transaction at a time per database: anything else ends an unfinished one.
+            DiscardStaging(db, "another transaction followed it");
         }
-        return commit.WrittenLocally;
+        if (frames.IsWhole)
+        {
+            AppendFrames(db, frames.PageSize, frames.DatabaseSizePages, [frames.Pages]);
+            return;
+        }
+        if (db.Staging is null)
+        {
+            if (frames.Sequence != 0)
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.CorruptLog,
+                    $"Entry {raftIndex} continues transaction {frames.TransactionId} of {db.Name}, whose first chunk is missing.");
+            }
+            db.Staging = new StagedTransaction(Path.Combine(_stagingDirectory, $"{db.Name}.{frames.TransactionId}"), frames, term, raftIndex);
+        }
+        if (!frames.IsFinal)
+        {
+            db.Staging.Add(frames);
+            return;
+        }
+        var staging = db.Staging;
+        AppendFrames(db, frames.PageSize, frames.DatabaseSizePages, staging.Batches().Append(frames.Pages));
+        db.Staging = null;
+        staging.Dispose();
+        _log.StagedPublished(db.Name, frames.TransactionId, staging.PageCount + frames.Pages.Count);
     }
 
-    private void AppendFrames(ReplicatedDatabase db, FrameSet frames)
+    /// <summary>Entries of a later term than a staged transaction's mean its leader is gone: its final entry never comes.</summary>
+    private void EndStaleStaging(ulong term)
+    {
+        foreach (var db in _databases.Values)
+        {
+            if (db.Staging is { } staged && term > staged.Term)
+            {
+                DiscardStaging(db, $"term {term} began");
+            }
+        }
+    }
+
+    private void DiscardStaging(ReplicatedDatabase db, string why)
+    {
+        var staged = db.Staging!;
+        db.Staging = null;
+        staged.Dispose();
+        _log.StagingDiscarded(db.Name, staged.TransactionId, why);
+    }
+
+    private void AppendFrames(ReplicatedDatabase db, int pageSize, uint databaseSizePages, IEnumerable<IReadOnlyList<PageImage>> batches)
     {
         var locks = db.Index.Locks;
         for (var attempt = 0; ; attempt++)
@@ -282,7 +327,12 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                 var header = db.Index.ReadHeader();
                 if (header != null)
                 {
-                    if (WalAppender.Append(db, header.Value, frames))
+                    if (db.HasTail)
+                    {
+                        throw new RaftSqlException(RaftSqlErrorCode.CorruptLog,
+                            $"Entries from another leader reached {db.Name} while its own speculative tail was not cut.");
+                    }
+                    if (WalAppender.Append(db, header.Value, pageSize, databaseSizePages, batches))
                     {
                         _log.WalRestarted(db.Name);
                     }
@@ -305,23 +355,6 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         }
     }
 
-    private static bool SameFrames(FrameSet a, FrameSet b)
-    {
-        if (a.Database != b.Database || a.PageSize != b.PageSize || a.DatabaseSizePages != b.DatabaseSizePages
-            || a.Pages.Count != b.Pages.Count)
-        {
-            return false;
-        }
-        for (var i = 0; i < a.Pages.Count; i++)
-        {
-            if (a.Pages[i].PageNumber != b.Pages[i].PageNumber || !a.Pages[i].Data.Span.SequenceEqual(b.Pages[i].Data.Span))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private ReplicatedDatabase CreateLocal(string name)
     {
         lock (_createGate)
@@ -336,6 +369,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             try
             {
                 anchor.Open();
+                NoCheckpointOnClose(anchor);
                 // On an empty database the switch writes page 1 straight into the file (before WAL mode is
                 // on), so it is not replicated: followers create the database from its first commit, which
                 // always carries page 1 (every first write changes the schema or header there).
@@ -387,8 +421,9 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     {
         var db = new ReplicatedDatabase(name, _vfs.FullPath(DatabasePath(name)))
         {
-            DurableIndex = DurableIndexFile.Read(DurablePath(name)),
+            Durable = DurableIndexFile.Read(DurablePath(name)),
         };
+        TrimWal(db);
         _vfs.Add(db);
         var anchor = NewConnection(db.Path, SqliteOpenMode.ReadWrite);
         try
@@ -402,6 +437,36 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             throw;
         }
         Attach(db, anchor);
+    }
+
+    /// <summary>
+    /// Before SQLite sees the WAL: frames after the durable record may be a crashed leader's speculative
+    /// tail, indistinguishable from committed ones, so they go; the log replays what was committed.
+    /// </summary>
+    private void TrimWal(ReplicatedDatabase db)
+    {
+        var record = db.Durable;
+        if (!record.KnowsWal || !File.Exists(db.WalPath))
+        {
+            return;
+        }
+        using var wal = new FileStream(db.WalPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        if (wal.Length < WalFormat.HeaderSize)
+        {
+            return;
+        }
+        Span<byte> header = stackalloc byte[WalFormat.HeaderSize];
+        wal.ReadExactly(header);
+        var pageSize = (int)BinaryPrimitives.ReadUInt32BigEndian(header[8..]);
+        var sameGeneration = record.Frame > 0 && FrameSet.IsValidPageSize(pageSize)
+            && MemoryMarshal.Read<uint>(header[16..]) == record.Salt1 && MemoryMarshal.Read<uint>(header[20..]) == record.Salt2;
+        var keep = sameGeneration ? WalFormat.FrameOffset(record.Frame + 1, pageSize) : 0;
+        if (wal.Length > keep)
+        {
+            wal.SetLength(keep);
+            wal.Flush(flushToDisk: true);
+            _log.WalTrimmed(db.Name, record.Index, record.Frame);
+        }
     }
 
     /// <summary>Finishes opening: the anchor reads once (building the WAL-index and holding the database
@@ -451,6 +516,18 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             Vfs = _vfs.Name,
         };
         return new SqliteConnection(builder.ToString());
+    }
+
+    /// <summary>The last connection to close would checkpoint the whole WAL, speculative tail included, and
+    /// with its exclusive lock it bypasses the VFS's refusal: switch that off on every connection.</summary>
+    private static unsafe void NoCheckpointOnClose(SqliteConnection connection)
+    {
+        int result;
+        var rc = SqliteApi.sqlite3_db_config(connection.Handle!.DangerousGetHandle(), SqliteApi.DbConfigNoCheckpointOnClose, 1, &result);
+        if (rc != SqliteApi.Ok || result != 1)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.SqlError, $"SQLite refused to keep checkpoints off at close (error {rc}).");
+        }
     }
 
     private static void Execute(SqliteConnection connection, string sql)
@@ -517,7 +594,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                 {
                     if (db.Index.PublishedMaxFrame >= _options.CheckpointThresholdFrames)
                     {
-                        Checkpoint(db.Name);
+                        Checkpoint(db.Name, truncate: false);
                     }
                 }
                 catch (Exception e) when (e is SqliteException or RaftSqlException or IOException or ObjectDisposedException)
@@ -553,7 +630,8 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         _disposed = true;
         _stopping.Cancel();
         _maintenance.GetAwaiter().GetResult();
-        FailPendingCommits(new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node is stopping."));
+        // The speculative tail stays in the WAL files: the durable record says where it starts.
+        FailTails(new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node stopped before the write was known to commit."));
         foreach (var db in _databases.Values.ToList())
         {
             Close(db);

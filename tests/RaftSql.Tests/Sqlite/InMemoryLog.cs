@@ -13,8 +13,8 @@ internal sealed class InMemoryLog : IFrameCommitter, IDisposable
     private readonly List<Applier> _appliers = [];
     private bool _stopped;
 
-    /// <summary>When set and returning an error, the next commits are refused with it.</summary>
-    public Func<FrameSet, RaftSqlException?>? Refuse { get; set; }
+    /// <summary>When set and returning an error, the next commits are refused with it (at admission).</summary>
+    public Func<RaftSqlException?>? Refuse { get; set; }
 
     public ulong LastIndex
     {
@@ -35,18 +35,20 @@ internal sealed class InMemoryLog : IFrameCommitter, IDisposable
         }
     }
 
-    public void Submit(PendingCommit commit)
+    public void Admit(string database)
     {
-        var refusal = Refuse?.Invoke(commit.Frames);
-        if (refusal != null)
+        if (Refuse?.Invoke() is { } refusal)
         {
-            commit.Fail(refusal);
-            return;
+            throw refusal;
         }
-        var encoded = commit.Frames.Encode();
+    }
+
+    public void Propose(LocalCommit commit, byte[] entry, bool final)
+    {
         lock (_gate)
         {
-            _entries.Add(encoded);
+            _entries.Add(entry);
+            commit.Proposed((ulong)_entries.Count, final);
             Monitor.PulseAll(_gate);
         }
     }

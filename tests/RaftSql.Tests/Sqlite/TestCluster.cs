@@ -33,7 +33,6 @@ internal sealed class TestCluster : IDisposable
         {
             DataDirectory = Directory(node),
             Committer = committer,
-            CommitTimeout = TimeSpan.FromSeconds(30),
             MaintenanceInterval = maintenance ?? Maintenance,
             CheckpointThresholdFrames = 200,
         });

@@ -5,32 +5,53 @@ using System.Runtime.InteropServices;
 namespace RaftSql.Sqlite.Durability;
 
 /// <summary>
-/// The per-database record of the Raft index up to which its file and WAL are durable: 8 bytes of
-/// index and a CRC-32, replaced atomically (write temp, fsync, rename, fsync the directory).
+/// Up to which Raft index a database's file and WAL are durable, and which WAL frames that covers:
+/// frames after <see cref="Frame"/> of the WAL generation named by the salts may be speculative (a
+/// leader's uncommitted tail) and are cut at open; a WAL of another generation is dropped whole (its
+/// frames are replayed from the log). <see cref="KnowsWal"/> is false for a record written before
+/// the engine kept a tail: that WAL holds committed frames only.
 /// </summary>
+internal readonly record struct DurableRecord(ulong Index, uint Salt1, uint Salt2, uint Frame, bool KnowsWal)
+{
+    public static DurableRecord Empty { get; } = new(0, 0, 0, 0, true);
+}
+
+/// <summary>The per-database <see cref="DurableRecord"/> file: its fields and a CRC-32, replaced
+/// atomically (write temp, fsync, rename, fsync the directory).</summary>
 internal static partial class DurableIndexFile
 {
-    private const int Size = 12;
+    private const int LegacySize = 12;
+    private const int Size = 24;
 
-    public static ulong Read(string path)
+    public static DurableRecord Read(string path)
     {
         if (!File.Exists(path))
         {
-            return 0;
+            return DurableRecord.Empty;
         }
         var bytes = File.ReadAllBytes(path);
-        if (bytes.Length != Size || Crc32.HashToUInt32(bytes.AsSpan(0, 8)) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)))
+        if (bytes.Length is not (LegacySize or Size)
+            || Crc32.HashToUInt32(bytes.AsSpan(0, bytes.Length - 4)) != BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)))
         {
             throw new RaftSqlException(RaftSqlErrorCode.CorruptLog, $"Durable index record {path} is corrupt.");
         }
-        return BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var index = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (bytes.Length == LegacySize)
+        {
+            return new DurableRecord(index, 0, 0, 0, KnowsWal: false);
+        }
+        return new DurableRecord(index, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)),
+            BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(12)), BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(16)), KnowsWal: true);
     }
 
-    public static void Write(string path, ulong index)
+    public static void Write(string path, DurableRecord record)
     {
         var bytes = new byte[Size];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, index);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), Crc32.HashToUInt32(bytes.AsSpan(0, 8)));
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, record.Index);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), record.Salt1);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(12), record.Salt2);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(16), record.Frame);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(20), Crc32.HashToUInt32(bytes.AsSpan(0, 20)));
         var temp = path + ".tmp";
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {

@@ -33,6 +33,15 @@ internal static unsafe partial class SqliteApi
 
     public const int SyncNormal = 0x00002;
 
+    public const int FcntlFilePointer = 7;
+    public const int DbConfigNoCheckpointOnClose = 1006;
+
+    [LibraryImport(Library)]
+    public static partial int sqlite3_db_config(IntPtr db, int op, int value, int* result);
+
+    [LibraryImport(Library)]
+    public static partial int sqlite3_file_control(IntPtr db, byte* name, int op, void* arg);
+
     [LibraryImport(Library)]
     public static partial SqliteVfs* sqlite3_vfs_find(byte* name);
 

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using RaftSql.Sqlite.Native;
+using RaftSql.Sqlite.Wal;
 
 namespace RaftSql.Sqlite.Vfs;
 
@@ -24,12 +25,12 @@ internal sealed unsafe class ReplicationVfs : IDisposable
     private int _openFiles;
     private bool _registered;
 
-    public ReplicationVfs(string name, IFrameCommitter? committer, TimeSpan commitTimeout, EngineLog log)
+    public ReplicationVfs(string name, IFrameCommitter? committer, int maxEntryBytes, EngineLog log)
     {
         SQLitePCL.Batteries_V2.Init();
         Name = name;
         Committer = committer;
-        CommitTimeout = commitTimeout;
+        MaxEntryBytes = maxEntryBytes;
         Log = log;
         Platform = SqliteApi.sqlite3_vfs_find(null);
         if (Platform == null)
@@ -61,7 +62,7 @@ internal sealed unsafe class ReplicationVfs : IDisposable
 
     public IFrameCommitter? Committer { get; }
 
-    public TimeSpan CommitTimeout { get; }
+    public int MaxEntryBytes { get; }
 
     public EngineLog Log { get; }
 
@@ -416,7 +417,23 @@ internal sealed unsafe class ReplicationVfs : IDisposable
         try
         {
             var state = State<DatabaseFileState>(file);
-            return state.Database.Index.Locks.Apply(state.Client, offset, count, flags);
+            var db = state.Database;
+            if (offset == ShmLockTable.CheckpointLock && count == 1 && (flags & SqliteApi.ShmLock) != 0)
+            {
+                // SQLite's own checkpoints (automatic, on close, or a user's PRAGMA) would copy speculative
+                // frames into the database file: only the engine checkpoints, bounded by the commit point.
+                // (Recovery asks for this slot together with others and is let through.)
+                return SqliteApi.Busy;
+            }
+            var cuts = db.Cuts;
+            var rc = db.Index.Locks.Apply(state.Client, offset, count, flags);
+            if (rc == SqliteApi.Ok && count == 1 && offset >= ShmLockTable.ReadLock(0) && (flags & SqliteApi.ShmShared) != 0)
+            {
+                // A read transaction starts on the published header (SQLite re-checks it after this lock and
+                // retries if it changed), so this is the snapshot the connection reads.
+                state.Client.Snapshot = new ReadSnapshot(cuts, db.Index.PublishedSalt1, db.Index.PublishedMaxFrame);
+            }
+            return rc;
         }
         catch (Exception e)
         {

@@ -13,54 +13,66 @@ internal static unsafe class WalAppender
 {
     /// <returns>True when the WAL was restarted from its beginning first.</returns>
     public static bool Append(ReplicatedDatabase db, WalIndexHeader header, FrameSet frames)
+        => Append(db, header, frames.PageSize, frames.DatabaseSizePages, [frames.Pages]);
+
+    /// <summary>Appends one transaction given as batches of pages (the last page of the last batch is the
+    /// commit frame) and publishes it with one WAL-index header write, so readers see all of it or none.
+    /// Each batch is written before the next is asked for.</summary>
+    public static bool Append(ReplicatedDatabase db, WalIndexHeader header, int pageSize, uint databaseSizePages,
+        IEnumerable<IReadOnlyList<PageImage>> batches)
     {
         var index = db.Index;
         var wal = db.WalFile ?? throw new InvalidOperationException($"Database {db.Name} is not open.");
         var restarted = header.MaxFrame > 0 && index.CheckpointInfo->Backfill == header.MaxFrame && TryRestart(db, ref header);
-
-        var pageSize = frames.PageSize;
-        var frameSize = WalFormat.FrameHeaderSize + pageSize;
-        var startFrame = header.MaxFrame + 1;
-        var startsWal = header.MaxFrame == 0;
-        var length = (startsWal ? WalFormat.HeaderSize : 0) + frames.Pages.Count * frameSize;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        uint s1 = header.FrameChecksum1, s2 = header.FrameChecksum2;
-        try
-        {
-            var span = buffer.AsSpan(0, length);
-            var at = 0;
-            if (startsWal)
-            {
-                // A new WAL generation gets new salts, so frames left from the previous one are invalid.
-                header.Salt1 = WalFormat.NextSalt1(header.Salt1);
-                header.Salt2 = BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4));
-                (s1, s2) = WalFormat.WriteHeader(span, pageSize, NextCheckpointSequence(wal), header.Salt1, header.Salt2);
-                at = WalFormat.HeaderSize;
-            }
-            for (var i = 0; i < frames.Pages.Count; i++)
-            {
-                var page = frames.Pages[i];
-                var commitSize = i == frames.Pages.Count - 1 ? frames.DatabaseSizePages : 0;
-                WalFormat.WriteFrame(span.Slice(at, frameSize), page.PageNumber, commitSize, header.Salt1, header.Salt2,
-                    page.Data.Span, ref s1, ref s2);
-                at += frameSize;
-            }
-            wal.Write(span, startsWal ? 0 : WalFormat.FrameOffset(startFrame, pageSize));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
         var committedMax = header.MaxFrame;
-        for (var i = 0; i < frames.Pages.Count; i++)
+        var frameSize = WalFormat.FrameHeaderSize + pageSize;
+        var next = header.MaxFrame + 1;
+        uint s1 = header.FrameChecksum1, s2 = header.FrameChecksum2;
+        var startsWal = header.MaxFrame == 0;
+        if (startsWal)
         {
-            index.Append(startFrame + (uint)i, frames.Pages[i].PageNumber, committedMax);
+            // A new WAL generation gets new salts, so frames left from the previous one are invalid.
+            header.Salt1 = WalFormat.NextSalt1(header.Salt1);
+            header.Salt2 = BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4));
+            Span<byte> walHeader = stackalloc byte[WalFormat.HeaderSize];
+            (s1, s2) = WalFormat.WriteHeader(walHeader, pageSize, NextCheckpointSequence(wal), header.Salt1, header.Salt2);
+            wal.Write(walHeader, 0);
         }
-        header.MaxFrame += (uint)frames.Pages.Count;
+
+        using var pending = batches.GetEnumerator();
+        var hasBatch = pending.MoveNext();
+        while (hasBatch)
+        {
+            var pages = pending.Current;
+            var last = !(hasBatch = pending.MoveNext());
+            var length = pages.Count * frameSize;
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                var span = buffer.AsSpan(0, length);
+                for (var i = 0; i < pages.Count; i++)
+                {
+                    var commitSize = last && i == pages.Count - 1 ? databaseSizePages : 0;
+                    WalFormat.WriteFrame(span.Slice(i * frameSize, frameSize), pages[i].PageNumber, commitSize, header.Salt1, header.Salt2,
+                        pages[i].Data.Span, ref s1, ref s2);
+                }
+                wal.Write(span, WalFormat.FrameOffset(next, pageSize));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+            for (var i = 0; i < pages.Count; i++)
+            {
+                index.Append(next + (uint)i, pages[i].PageNumber, committedMax);
+            }
+            next += (uint)pages.Count;
+        }
+
+        header.MaxFrame = next - 1;
         header.FrameChecksum1 = s1;
         header.FrameChecksum2 = s2;
-        header.DatabasePages = frames.DatabaseSizePages;
+        header.DatabasePages = databaseSizePages;
         header.Change++;
         header.PageSize = pageSize;
         header.BigEndianChecksum = 0;

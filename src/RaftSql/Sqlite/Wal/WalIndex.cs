@@ -103,6 +103,8 @@ internal sealed unsafe class WalIndex : IDisposable
 
     public uint PublishedChange => Volatile.Read(ref ((WalIndexHeader*)Region0)->Change);
 
+    public uint PublishedSalt1 => Volatile.Read(ref ((WalIndexHeader*)Region0)->Salt1);
+
     public int PublishedPageSize => ((WalIndexHeader*)Region0)->PageSize;
 
     /// <summary>walIndexWriteHdr: checksum, copy 2, barrier, copy 1, so a reader never accepts a torn header.</summary>
@@ -164,8 +166,16 @@ internal sealed unsafe class WalIndex : IDisposable
         Volatile.Write(ref hash[key], (ushort)idx);
     }
 
-    /// <summary>walCleanupHash: forgets entries for frames after <paramref name="committedMax"/> in its block.</summary>
-    private void CleanupAfter(uint committedMax)
+    /// <summary>The page number recorded for <paramref name="frame"/>.</summary>
+    public uint PageAt(uint frame)
+    {
+        var pages = Block(HashBlock(frame), out _, out var zero);
+        return pages[frame - zero - 1];
+    }
+
+    /// <summary>walCleanupHash: forgets entries for frames after <paramref name="committedMax"/> in its block
+    /// (later blocks are cleared when their first frame is appended).</summary>
+    public void CleanupAfter(uint committedMax)
     {
         if (committedMax == 0)
         {
