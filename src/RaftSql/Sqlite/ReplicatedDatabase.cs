@@ -21,7 +21,6 @@ internal sealed class ReplicatedDatabase : IDisposable
     {
         Name = name;
         Path = path;
-        Index.Locks.WriteLockReleased += () => Volatile.Read(ref ActiveCapture)?.Reset();
     }
 
     public string Name { get; }
@@ -59,9 +58,6 @@ internal sealed class ReplicatedDatabase : IDisposable
 
     /// <summary>A big transaction from another leader being staged until its final entry.</summary>
     public StagedTransaction? Staging { get; set; }
-
-    /// <summary>The capture of the connection that holds the write lock (reset when it releases it).</summary>
-    public WalCapture? ActiveCapture;
 
     /// <summary>Bumped by every cut of the tail: commits admitted before it are refused by the log.</summary>
     public long Generation => Interlocked.Read(ref _generation);

@@ -33,8 +33,11 @@ internal sealed class ShmLockTable
     private readonly int[] _sharedCount = new int[SlotCount];
     private readonly ShmClient?[] _exclusive = new ShmClient?[SlotCount];
 
-    /// <summary>Raised (outside the table's lock) after a client released the write lock.</summary>
-    public event Action? WriteLockReleased;
+    private long _writeSessions;
+
+    /// <summary>Counts acquisitions of the write lock: a writer's frames belong to the session in which it
+    /// wrote them, and a new session is a new transaction.</summary>
+    public long WriteSessions => Interlocked.Read(ref _writeSessions);
 
     public int Apply(ShmClient client, int offset, int count, int flags)
     {
@@ -43,12 +46,10 @@ internal sealed class ShmLockTable
             return SqliteApi.Error;
         }
         var mask = ((1 << count) - 1) << offset;
-        bool releasedWrite;
         lock (_gate)
         {
             if ((flags & SqliteApi.ShmUnlock) != 0)
             {
-                releasedWrite = (client.ExclusiveMask & mask & 1) != 0;
                 Release(client, mask);
             }
             else
@@ -62,10 +63,6 @@ internal sealed class ShmLockTable
                 return SqliteApi.Ok;
             }
             Monitor.PulseAll(_gate);
-        }
-        if (releasedWrite)
-        {
-            WriteLockReleased?.Invoke();
         }
         return SqliteApi.Ok;
     }
@@ -150,6 +147,10 @@ internal sealed class ShmLockTable
             }
             if (exclusive)
             {
+                if (slot == WriteLock && _exclusive[slot] != client)
+                {
+                    Interlocked.Increment(ref _writeSessions);
+                }
                 _exclusive[slot] = client;
                 client.ExclusiveMask |= bit;
             }

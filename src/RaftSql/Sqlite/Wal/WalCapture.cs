@@ -6,11 +6,13 @@ namespace RaftSql.Sqlite.Wal;
 
 /// <summary>
 /// Watches one connection's writes to the WAL file and replicates each transaction at its commit
-/// frame. It remembers only which frame holds each page (never the images), so memory does not grow
-/// with the transaction. At the commit frame, with SQLite's write lock held, it writes the frame,
-/// joins the database's speculative tail, reads the pages back from the WAL and hands them to the log
-/// as entries of at most one chunk each, in log order; then SQLite publishes the commit and releases
-/// the lock. Nothing waits for Raft here: replies and reads wait on the <see cref="LocalCommit"/>.
+/// frame. It keeps no page images: at the commit frame, with SQLite's write lock held, it writes the
+/// frame, joins the database's speculative tail, then reads the transaction back from the WAL file
+/// (the last frame of each page between the transaction's first frame and its commit frame: exactly
+/// what SQLite's readers will see, whatever cache spills, in-place rewrites or savepoint rollbacks
+/// happened) and hands it to the log in entries of at most one chunk, in log order. Then SQLite
+/// publishes the commit and releases the lock. Nothing here waits for Raft: replies and reads wait on
+/// the <see cref="LocalCommit"/>.
 /// </summary>
 internal sealed unsafe class WalCapture
 {
@@ -18,15 +20,13 @@ internal sealed unsafe class WalCapture
 
     private readonly ReplicatedDatabase _db;
     private readonly ReplicationVfs _vfs;
-    private readonly Dictionary<uint, uint> _frameOfPage = [];
-    private readonly List<uint> _order = [];
+    private long _session = -1;
+    private uint _startFrame;
     private byte[]? _heldCommitHeader;
     private long _heldCommitOffset = -1;
-    private uint _startFrame;
-    private int _walHeaderPageSize;
 
     // After a commit SQLite may rewrite frame headers (checksum fix-up after a cache spill); those
-    // writes pass through until the writer releases the write lock.
+    // writes pass through until the writer's lock session ends.
     private bool _committed;
 
     public WalCapture(ReplicatedDatabase db, ReplicationVfs vfs)
@@ -37,68 +37,39 @@ internal sealed unsafe class WalCapture
 
     public int Write(SqliteFile* inner, byte* data, int amount, long offset)
     {
-        if (offset == 0 && amount == WalFormat.HeaderSize)
+        // SQLite writes the WAL only while it holds the write lock: a new lock session is a new transaction.
+        var session = _db.Index.Locks.WriteSessions;
+        if (session != _session)
         {
-            _walHeaderPageSize = (int)BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>(data + 8, 4));
-            return Pass(inner, data, amount, offset);
+            _session = session;
+            _committed = false;
+            _heldCommitHeader = null;
+            _heldCommitOffset = -1;
+            _startFrame = 0;
         }
         if (_committed || offset < WalFormat.HeaderSize)
         {
             return Pass(inner, data, amount, offset);
         }
-        Volatile.Write(ref _db.ActiveCapture, this);
-        return amount == WalFormat.FrameHeaderSize ? FrameHeader(inner, data, offset) : PageData(inner, data, amount, offset);
-    }
-
-    /// <summary>The writer's transaction is over (write lock released): start afresh.</summary>
-    public void Reset()
-    {
-        _committed = false;
-        _heldCommitHeader = null;
-        _heldCommitOffset = -1;
-        _frameOfPage.Clear();
-        _order.Clear();
-        _startFrame = 0;
-    }
-
-    private int FrameHeader(SqliteFile* inner, byte* data, long offset)
-    {
-        var header = new ReadOnlySpan<byte>(data, WalFormat.FrameHeaderSize);
-        var pageSize = PageSize();
-        var frame = (uint)((offset - WalFormat.HeaderSize) / (WalFormat.FrameHeaderSize + pageSize)) + 1;
-        var committedMax = _db.Index.PublishedMaxFrame;
-        if (frame == committedMax + 1 || _startFrame == 0)
+        if (amount == WalFormat.FrameHeaderSize)
         {
-            // The first frame after the last published one: a new transaction (any earlier capture was rolled back).
-            Reset();
-            _startFrame = committedMax + 1;
+            if (_startFrame == 0)
+            {
+                _startFrame = _db.Index.PublishedMaxFrame + 1;
+            }
+            if (BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>(data + 4, 4)) != 0)
+            {
+                // The commit frame: held back until its page arrives, then replicated and written whole.
+                _heldCommitHeader = new ReadOnlySpan<byte>(data, WalFormat.FrameHeaderSize).ToArray();
+                _heldCommitOffset = offset;
+                return SqliteApi.Ok;
+            }
         }
-        var page = BinaryPrimitives.ReadUInt32BigEndian(header);
-        if (_frameOfPage.TryAdd(page, frame))
+        else if (_heldCommitHeader != null && offset - WalFormat.FrameHeaderSize == _heldCommitOffset)
         {
-            _order.Add(page);
+            return Commit(inner, data, amount, _heldCommitOffset);
         }
-        else
-        {
-            _frameOfPage[page] = frame;
-        }
-        if (BinaryPrimitives.ReadUInt32BigEndian(header[4..]) != 0)
-        {
-            _heldCommitHeader = header.ToArray();
-            _heldCommitOffset = offset;
-            return SqliteApi.Ok;
-        }
-        return Pass(inner, data, WalFormat.FrameHeaderSize, offset);
-    }
-
-    private int PageData(SqliteFile* inner, byte* data, int amount, long offset)
-    {
-        var frameOffset = offset - WalFormat.FrameHeaderSize;
-        if (frameOffset != _heldCommitOffset || _heldCommitHeader == null)
-        {
-            return Pass(inner, data, amount, offset);
-        }
-        return Commit(inner, data, amount, frameOffset);
+        return Pass(inner, data, amount, offset);
     }
 
     private int Commit(SqliteFile* inner, byte* page, int pageSize, long frameOffset)
@@ -116,10 +87,10 @@ internal sealed unsafe class WalCapture
             var rc = WriteCommitFrame(inner, page, pageSize, frameOffset);
             if (rc != SqliteApi.Ok)
             {
-                Reset();
+                _heldCommitHeader = null;
                 return rc;
             }
-            var endFrame = (uint)((frameOffset - WalFormat.HeaderSize) / (WalFormat.FrameHeaderSize + pageSize)) + 1;
+            var endFrame = FrameNumber(frameOffset, pageSize);
             var dbSize = BinaryPrimitives.ReadUInt32BigEndian(_heldCommitHeader.AsSpan(4));
             commit = _db.NewCommit(_startFrame, endFrame, Salt1(inner));
             _db.AddToTail(commit);
@@ -139,13 +110,13 @@ internal sealed unsafe class WalCapture
             }
             CommitFailures.Record(error);
             _vfs.Log.CommitRefused(_db.Name, error.Code);
-            Reset();
+            _heldCommitHeader = null;
             return SqliteApi.IoErrWrite;
         }
     }
 
     /// <summary>The commit frame reaches the file (header and page in one write) before anything is proposed,
-    /// so every page can be read back from the file; readers cannot see it until SQLite publishes.</summary>
+    /// so the whole transaction can be read back from the file; readers cannot see it until SQLite publishes.</summary>
     private int WriteCommitFrame(SqliteFile* inner, byte* page, int pageSize, long frameOffset)
     {
         var frame = new byte[WalFormat.FrameHeaderSize + pageSize];
@@ -157,35 +128,66 @@ internal sealed unsafe class WalCapture
         }
     }
 
-    /// <summary>Reads the transaction's pages back from the WAL and proposes them in chunks of at most one entry.</summary>
+    /// <summary>Reads the transaction back from the WAL and proposes it in entries of at most one chunk.</summary>
     private void Propose(SqliteFile* inner, IFrameCommitter committer, LocalCommit commit, int pageSize, uint dbSize)
     {
+        var (pages, lastFrame) = PagesOf(inner, commit.StartFrame, commit.EndFrame, pageSize);
         var perEntry = Math.Max(1, (_vfs.MaxEntryBytes - FrameSet.Overhead(_db.Name)) / FrameSet.BytesPerPage(pageSize));
-        var chunked = _order.Count > perEntry;
-        var transactionId = chunked ? (ulong)Interlocked.Increment(ref s_nextTransactionId) : 0;
+        var transactionId = pages.Count > perEntry ? (ulong)Interlocked.Increment(ref s_nextTransactionId) : 0;
         uint sequence = 0;
-        for (var first = 0; first < _order.Count; first += perEntry)
+        for (var first = 0; first < pages.Count; first += perEntry)
         {
-            var count = Math.Min(perEntry, _order.Count - first);
-            var final = first + count == _order.Count;
-            var pages = new PageImage[count];
+            var count = Math.Min(perEntry, pages.Count - first);
+            var final = first + count == pages.Count;
+            var images = new PageImage[count];
             for (var i = 0; i < count; i++)
             {
-                var number = _order[first + i];
+                var number = pages[first + i];
                 var image = new byte[pageSize];
-                var offset = WalFormat.FrameOffset(_frameOfPage[number], pageSize) + WalFormat.FrameHeaderSize;
-                fixed (byte* p = image)
-                {
-                    var rc = inner->Methods->Read(inner, p, pageSize, offset);
-                    if (rc != SqliteApi.Ok)
-                    {
-                        throw new IOException($"Reading page {number} back from the WAL of {_db.Name} failed (SQLite error {rc}).");
-                    }
-                }
-                pages[i] = new PageImage(number, image);
+                Read(inner, image, WalFormat.FrameOffset(lastFrame[number], pageSize) + WalFormat.FrameHeaderSize);
+                images[i] = new PageImage(number, image);
             }
-            var entry = new FrameSet(_db.Name, pageSize, final ? dbSize : 0, pages, transactionId, sequence++, final).Encode();
+            var entry = new FrameSet(_db.Name, pageSize, final ? dbSize : 0, images, transactionId, sequence++, final).Encode();
             committer.Propose(commit, entry, final);
+        }
+    }
+
+    /// <summary>The pages of frames [<paramref name="start"/>, <paramref name="end"/>] in order of first
+    /// appearance, and the last frame holding each.</summary>
+    private static (List<uint> Pages, Dictionary<uint, uint> LastFrame) PagesOf(SqliteFile* inner, uint start, uint end, int pageSize)
+    {
+        var order = new List<uint>();
+        var lastFrame = new Dictionary<uint, uint>();
+        var header = new byte[WalFormat.FrameHeaderSize];
+        for (var frame = start; frame <= end; frame++)
+        {
+            Read(inner, header, WalFormat.FrameOffset(frame, pageSize));
+            var page = BinaryPrimitives.ReadUInt32BigEndian(header);
+            if (page == 0)
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.CorruptLog, $"Frame {frame} of the transaction names page 0.");
+            }
+            if (lastFrame.TryAdd(page, frame))
+            {
+                order.Add(page);
+            }
+            else
+            {
+                lastFrame[page] = frame;
+            }
+        }
+        return (order, lastFrame);
+    }
+
+    private static void Read(SqliteFile* inner, Span<byte> buffer, long offset)
+    {
+        fixed (byte* p = buffer)
+        {
+            var rc = inner->Methods->Read(inner, p, buffer.Length, offset);
+            if (rc != SqliteApi.Ok)
+            {
+                throw new IOException($"Reading the WAL back at offset {offset} failed (SQLite error {rc}).");
+            }
         }
     }
 
@@ -197,16 +199,13 @@ internal sealed unsafe class WalCapture
         {
             return _db.Index.PublishedSalt1;
         }
-        uint salt;
-        var rc = inner->Methods->Read(inner, &salt, sizeof(uint), 16);
-        return rc == SqliteApi.Ok ? salt : throw new IOException($"Reading the WAL header of {_db.Name} failed (SQLite error {rc}).");
+        var salt = new byte[4];
+        Read(inner, salt, 16);
+        return BitConverter.ToUInt32(salt);
     }
 
-    private int PageSize()
-    {
-        var published = _db.Index.PublishedPageSize;
-        return published > 0 ? published : _walHeaderPageSize;
-    }
+    private static uint FrameNumber(long offset, int pageSize) =>
+        (uint)((offset - WalFormat.HeaderSize) / (WalFormat.FrameHeaderSize + pageSize)) + 1;
 
     private static int Pass(SqliteFile* inner, byte* data, int amount, long offset)
         => inner->Methods->Write(inner, data, amount, offset);
