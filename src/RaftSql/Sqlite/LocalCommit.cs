@@ -11,8 +11,9 @@ public sealed class LocalCommit
     private readonly TaskCompletionSource<ulong> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<ulong> _indexes = [];
 
-    internal LocalCommit(string database, long generation, uint startFrame, uint endFrame, uint salt)
+    internal LocalCommit(string database, long generation, uint startFrame, uint endFrame, uint salt, object? writer)
     {
+        Writer = writer;
         Database = database;
         Generation = generation;
         StartFrame = startFrame;
@@ -33,6 +34,9 @@ public sealed class LocalCommit
 
     /// <summary>Salt-1 of the WAL generation the frames are in.</summary>
     internal uint Salt { get; }
+
+    /// <summary>The lock holder (connection) that wrote it: its write-lock session ends after SQLite published it.</summary>
+    internal object? Writer { get; }
 
     /// <summary>Completes with the Raft index of the transaction's final entry once it is applied;
     /// fails with <see cref="RaftSqlErrorCode.OutcomeUnknown"/> or <see cref="RaftSqlErrorCode.NotLeader"/>

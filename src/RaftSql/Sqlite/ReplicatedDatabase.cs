@@ -76,7 +76,57 @@ internal sealed class ReplicatedDatabase : IDisposable
         }
     }
 
-    public LocalCommit NewCommit(uint startFrame, uint endFrame, uint salt) => new(Name, Generation, startFrame, endFrame, salt);
+    public LocalCommit NewCommit(uint startFrame, uint endFrame, uint salt) =>
+        new(Name, Generation, startFrame, endFrame, salt, Index.Locks.WriteHolder);
+
+    /// <summary>A commit whose entries reached the log but whose frames SQLite did not publish (it failed after
+    /// the commit frame): the log's copy is applied like another leader's, and no local write starts on top
+    /// of the state without it until then.</summary>
+    public LocalCommit? Unpublished { get; private set; }
+
+    /// <summary>True while local writes must wait for <see cref="Unpublished"/> to be applied from the log.</summary>
+    public bool WritesBlocked => Unpublished is { Committed.IsCompleted: false };
+
+    /// <summary>Called on the writer's thread as its write-lock session ends (lock still held): did SQLite
+    /// publish the commit it made? If not, the commit leaves the tail and waits for the log's copy.</summary>
+    public void EndWriteSession(object writer)
+    {
+        LocalCommit last;
+        lock (_tail)
+        {
+            if (_tail.Last is not { } node || node.Value.Writer != writer)
+            {
+                return;
+            }
+            last = node.Value;
+            if (Index.PublishedSalt1 == last.Salt && Index.PublishedMaxFrame >= last.EndFrame)
+            {
+                return;
+            }
+            _tail.RemoveLast();
+            Unpublished = last;
+        }
+    }
+
+    /// <summary>The log's copy of <see cref="Unpublished"/> was applied at <paramref name="index"/>.</summary>
+    public void AppliedFromLog(ulong index)
+    {
+        if (Unpublished is { } commit && commit.FinalIndex == index)
+        {
+            Unpublished = null;
+            commit.Complete(index);
+        }
+    }
+
+    /// <summary>The tail was cut: a commit waiting for the log's copy has an unknown outcome too.</summary>
+    public void FailUnpublished(RaftSqlException reason)
+    {
+        if (Unpublished is { } commit)
+        {
+            Unpublished = null;
+            commit.Fail(reason);
+        }
+    }
 
     /// <summary>Called with the write lock held, before the commit's entries go to the log.</summary>
     public void AddToTail(LocalCommit commit)

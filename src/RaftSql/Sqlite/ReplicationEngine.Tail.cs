@@ -57,6 +57,7 @@ public sealed partial class ReplicationEngine
     private void Cut(ReplicatedDatabase db, LocalCommit? from, RaftSqlException reason)
     {
         db.BeginCut(); // commits admitted before now are refused when their turn to be proposed comes
+        db.FailUnpublished(reason);
         if (!db.HasTail)
         {
             return;

@@ -144,6 +144,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                 if (!db.TryCompleteOwn(raftIndex))
                 {
                     ApplyTo(db, raftIndex, term, FrameSet.Decode(encodedFrames));
+                    db.AppliedFromLog(raftIndex);
                 }
             }
             else

@@ -425,6 +425,10 @@ internal sealed unsafe class ReplicationVfs : IDisposable
                 // (Recovery asks for this slot together with others and is let through.)
                 return SqliteApi.Busy;
             }
+            if ((flags & SqliteApi.ShmUnlock) != 0 && offset == ShmLockTable.WriteLock && (state.Client.ExclusiveMask & 1) != 0)
+            {
+                db.EndWriteSession(state.Client);
+            }
             var cuts = db.Cuts;
             var rc = db.Index.Locks.Apply(state.Client, offset, count, flags);
             if (rc == SqliteApi.Ok && count == 1 && offset >= ShmLockTable.ReadLock(0) && (flags & SqliteApi.ShmShared) != 0)

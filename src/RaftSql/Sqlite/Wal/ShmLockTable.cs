@@ -39,6 +39,18 @@ internal sealed class ShmLockTable
     /// wrote them, and a new session is a new transaction.</summary>
     public long WriteSessions => Interlocked.Read(ref _writeSessions);
 
+    /// <summary>The client holding the write lock, if any.</summary>
+    public ShmClient? WriteHolder
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _exclusive[WriteLock];
+            }
+        }
+    }
+
     public int Apply(ShmClient client, int offset, int count, int flags)
     {
         if (offset < 0 || count < 1 || offset + count > SlotCount)

@@ -84,6 +84,11 @@ internal sealed unsafe class WalCapture
                 throw new RaftSqlException(RaftSqlErrorCode.NotLeader, "This node does not accept local writes.");
             }
             committer.Admit(_db.Name);
+            if (_db.WritesBlocked)
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.Unavailable,
+                    $"A previous commit on {_db.Name} failed after it was replicated; writes resume once it is applied from the log.");
+            }
             var rc = WriteCommitFrame(inner, page, pageSize, frameOffset);
             if (rc != SqliteApi.Ok)
             {
