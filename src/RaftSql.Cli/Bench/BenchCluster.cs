@@ -41,6 +41,8 @@ internal sealed class BenchCluster : IAsyncDisposable
             // Failover is measured as after a crash: a stopping leader does not hand over, so the
             // others notice its silence and elect a new leader after an election timeout.
             HandOverLeadershipOnStop = false,
+            // The bulk phase's one transaction of hundreds of MiB must be able to commit.
+            CommitTimeout = TimeSpan.FromMinutes(5),
         });
         await node.StartAsync().ConfigureAwait(false);
         _running[id] = node;

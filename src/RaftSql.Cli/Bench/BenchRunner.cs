@@ -24,8 +24,9 @@ internal static class BenchRunner
         var duration = settings.PhaseDuration;
 
         Workload.WriteRun baseline1, baseline32;
-        double baselineReads;
-        using (var baseline = new BaselineDatabase(Path.Combine(root, "baseline.db")))
+        double baselineReads, baselineReads16, baselineBulk;
+        var baselinePath = Path.Combine(root, "baseline.db");
+        using (var baseline = new BaselineDatabase(baselinePath))
         {
             var ids = new IdSource();
             status.Status($"SQLite baseline: warming up ({settings.WarmupWrites} writes)");
@@ -36,7 +37,12 @@ internal static class BenchRunner
             baseline32 = await Workload.WriteAsync(BenchSettings.ManyWriters, duration, ids, (_, id) => baseline.InsertAsync(id)).ConfigureAwait(false);
             status.Status("SQLite baseline: point reads");
             baselineReads = await Workload.ReadAsync(duration, ids.Last, baseline.ReadAsync).ConfigureAwait(false);
+            status.Status($"SQLite baseline: point reads, {ConcurrentReads.Readers} connections");
+            baselineReads16 = await ReadPhases.BaselineAsync(baselinePath, duration, ids.Last).ConfigureAwait(false);
         }
+        status.Status($"SQLite baseline: bulk insert of {settings.BulkMib} MiB in one transaction");
+        baselineBulk = BulkPhase.Baseline(baselinePath, settings.BulkMib);
+        DeleteBaseline(baselinePath);
 
         status.Status("Cluster: starting three nodes");
         await using var cluster = await BenchCluster.StartAsync(root).ConfigureAwait(false);
@@ -59,6 +65,7 @@ internal static class BenchRunner
         var follower = cluster.Running.First(n => n.Id != leader.Id);
         var clusterReads = await Workload.ReadAsync(duration, clusterIds.Last,
             id => follower.QueryAsync(Workload.Database, Workload.PointRead, Workload.Key(id), ReadConsistency.Local)).ConfigureAwait(false);
+        var reads = await ReadPhases.ClusterAsync(leader, follower, clusterIds, duration, status).ConfigureAwait(false);
 
         var failovers = new List<double>();
         for (var trial = 1; trial <= settings.FailoverTrials; trial++)
@@ -67,12 +74,31 @@ internal static class BenchRunner
             failovers.Add(await Failover.TrialAsync(cluster, clusterIds).ConfigureAwait(false));
         }
 
+        // Last, so the other phases run on a small database and log.
+        status.Status($"Cluster: bulk insert of {settings.BulkMib} MiB in one transaction");
+        var bulk = await BulkPhase.ClusterAsync(cluster, settings.BulkMib).ConfigureAwait(false);
+
         return new BenchFigures(
             cluster1.TransactionsPerSecond, baseline1.TransactionsPerSecond,
             cluster32.TransactionsPerSecond, baseline32.TransactionsPerSecond,
             Percentile.Of(cluster1.LatenciesMs, 50), Percentile.Of(cluster1.LatenciesMs, 99),
             clusterReads, baselineReads,
-            Percentile.Of(failovers, 50), failovers.Count > 0 ? failovers.Max() : 0);
+            Percentile.Of(failovers, 50), failovers.Count > 0 ? failovers.Max() : 0,
+            ReadQps16: reads.FollowerLocal, BaselineReadQps16: baselineReads16,
+            ReadQpsLease: reads.LeaderLease, ReadQpsLinearizable: reads.FollowerLinearizable,
+            ReadQpsLeaderUnderWrites: reads.LeaderUnderWrites,
+            BulkMibS: bulk.MibPerSecond, BaselineBulkMibS: baselineBulk, PeakRssMb: bulk.PeakRssMb)
+        {
+            WriteTpsDuringLeaderReads = reads.WritesDuringReads,
+            BulkNote = bulk.Note,
+        };
+    }
+
+    /// <summary>Frees the baseline's disk space before the cluster fills the same disk.</summary>
+    private static void DeleteBaseline(string path)
+    {
+        foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            File.Delete(file);
     }
 
     private static void DeleteQuietly(string directory)

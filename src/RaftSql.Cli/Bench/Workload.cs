@@ -37,14 +37,17 @@ internal static class Workload
         return new WriteRun(all.Length / elapsed, all);
     }
 
-    /// <summary>Makes <paramref name="count"/> writes with <paramref name="writers"/> concurrent loops, unmeasured.</summary>
+    /// <summary>
+    /// Makes <paramref name="count"/> writes with <paramref name="writers"/> concurrent loops, unmeasured.
+    /// Every id handed out is written, so later readers find each id up to <see cref="IdSource.Last"/>.
+    /// </summary>
     public static Task WarmUpAsync(int count, int writers, IdSource ids, Func<long, Task> write)
     {
-        var stopAt = ids.Last + count;
+        long remaining = count;
         return Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
         {
-            while (ids.Next() is var id && id <= stopAt)
-                await write(id).ConfigureAwait(false);
+            while (Interlocked.Decrement(ref remaining) >= 0)
+                await write(ids.Next()).ConfigureAwait(false);
         })));
     }
 

@@ -83,6 +83,7 @@ public sealed class ParsingTests
     [InlineData("bench", "--seconds", "0")]
     [InlineData("bench", "--failover-trials", "-1")]
     [InlineData("bench", "--warmup-writes", "-1")]
+    [InlineData("bench", "--bulk-mib", "0")]
     [InlineData("node", "--id", "0", "--address", "127.0.0.1:9001", "--data", "d")]
     public void Malformed_command_lines_are_refused(params string[] args)
     {
@@ -97,6 +98,7 @@ public sealed class ParsingTests
         Assert.Empty(parse.Errors);
         Assert.Equal(3, parse.GetValue<double>("--seconds"));
         Assert.Equal(10, parse.GetValue<int>("--failover-trials"));
+        Assert.Equal(256, parse.GetValue<int>("--bulk-mib"));
     }
 
     [Fact]
