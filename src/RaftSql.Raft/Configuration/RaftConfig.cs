@@ -22,6 +22,10 @@ public sealed record RaftConfig
     /// <summary>How many append messages may be in flight to one follower in the replicate state.</summary>
     public int MaxInflightMessages { get; init; } = 256;
 
+    /// <summary>Entry bytes that may be in flight to one follower in the replicate state; 0 = no limit besides
+    /// <see cref="MaxInflightMessages"/>. Bounds what a leader buffers for a slow follower.</summary>
+    public long MaxInflightBytes { get; init; }
+
     /// <summary>Upper bound of the entry payload bytes in one append message (at least one entry is always sent).</summary>
     public long MaxBytesPerMessage { get; init; } = 1024 * 1024;
 
@@ -46,6 +50,7 @@ public sealed record RaftConfig
             throw new ArgumentException("LeaseDriftTicks must be in [0, ElectionTicks).", nameof(LeaseDriftTicks));
         if (MaxInflightMessages <= 0) throw new ArgumentException("MaxInflightMessages must be positive.", nameof(MaxInflightMessages));
         if (MaxBytesPerMessage <= 0) throw new ArgumentException("MaxBytesPerMessage must be positive.", nameof(MaxBytesPerMessage));
+        if (MaxInflightBytes < 0) throw new ArgumentException("MaxInflightBytes must not be negative.", nameof(MaxInflightBytes));
         if (MaxUncommittedBytes < 0) throw new ArgumentException("MaxUncommittedBytes must not be negative.", nameof(MaxUncommittedBytes));
         if (Random is null) throw new ArgumentException("A random source is required.", nameof(Random));
     }

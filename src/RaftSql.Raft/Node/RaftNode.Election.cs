@@ -249,7 +249,7 @@ public sealed partial class RaftNode
 
     private void AddProgress(ulong id)
     {
-        var pr = new Progress(_log.LastIndex + 1, _config.MaxInflightMessages) { RecentActive = true, LastHeardTick = _now };
+        var pr = new Progress(_log.LastIndex + 1, _config.MaxInflightMessages, _config.MaxInflightBytes) { RecentActive = true, LastHeardTick = _now };
         _progress[id] = pr;
     }
 }

@@ -99,7 +99,7 @@ public sealed partial class RaftNode
         {
             // Pipelining: assume success and move on; a rejection sends us back to probing.
             pr.Next = entries[^1].Index + 1;
-            pr.Inflights.Add(entries[^1].Index);
+            pr.Inflights.Add(entries[^1].Index, entries.Sum(e => (long)e.Data.Length + Entry.Overhead));
         }
         else if (pr.State == ProgressState.Probe)
         {

@@ -1,7 +1,7 @@
 namespace RaftSql.Raft;
 
 /// <summary>The leader's view of one replication target.</summary>
-internal sealed class Progress(ulong next, int maxInflight)
+internal sealed class Progress(ulong next, int maxInflight, long maxInflightBytes = 0)
 {
     public ulong Match { get; set; }
 
@@ -27,7 +27,7 @@ internal sealed class Progress(ulong next, int maxInflight)
     /// <summary>Standby only: the leader tick since which it has been caught up, or null.</summary>
     public long? CaughtUpSince { get; set; }
 
-    public Inflights Inflights { get; } = new(maxInflight);
+    public Inflights Inflights { get; } = new(maxInflight, maxInflightBytes);
 
     public bool IsPaused => State switch
     {

@@ -83,6 +83,9 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             ElectionTicks = electionTicks,
             // One tick for clock drift, one because the lease flag is published once per loop batch.
             LeaseDriftTicks = Math.Min(2, electionTicks - 1),
+            // A slow follower costs the leader at most this much buffered entry data (big transactions
+            // travel as 1 MiB chunks; 256 of them in flight would be 256 MiB per follower).
+            MaxInflightBytes = 8L * 1024 * 1024,
             Random = new SeededRandomSource((ulong)Random.Shared.NextInt64(1, long.MaxValue)),
         };
     }
@@ -255,9 +258,10 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             _confChanges.Clear();
             // Stop local writers first (the cut needs each database's write lock), then cut every tail back to
             // its last committed frame; the new leader's entries, our own former ones included, apply next.
+            // A writer waiting for the byte budget holds its database's write lock: free it first.
+            ReleaseOwnEntries();
             LeadershipLost?.Invoke();
             _engine.CutTails(lost);
-            ReleaseOwnEntries();
         }
         if (now.Leader != 0 && now.State != RaftState.Leader)
         {

@@ -135,9 +135,10 @@ public sealed partial class ReplicationEngine
     }
 
     /// <summary>
-    /// What the last read transaction of <paramref name="connection"/> saw must be committed before its
-    /// results leave the node: completes at once when it saw no speculative frame, else when the newest
-    /// commit it could see is applied. Fails when a cut of the tail overlapped the read (retry it).
+    /// What the read transactions <paramref name="connection"/> began since the last call saw must be committed
+    /// before their results leave the node: completes at once when they saw no speculative frame, else when
+    /// the newest commit they could see is applied. Fails when a cut of the tail overlapped the read (retry it).
+    /// Call it on the thread that ran the statement, after it stepped.
     /// </summary>
     public Task WhenVisibleCommitted(SqliteConnection connection)
     {
@@ -147,7 +148,13 @@ public sealed partial class ReplicationEngine
         {
             return Task.CompletedTask; // no read transaction ran through our VFS
         }
+        // Consumed: a later statement that begins no read transaction (SELECT 1) depends on nothing here.
         var snapshot = state.Client.Snapshot;
+        state.Client.Snapshot = default;
+        if (!snapshot.Began)
+        {
+            return Task.CompletedTask;
+        }
         return state.Database.CommitVisibleTo(snapshot.Cuts, snapshot.Salt1, snapshot.MaxFrame)
             ?? Task.FromException(new RaftSqlException(RaftSqlErrorCode.NotLeader,
                 "Leadership changed while the read ran; it saw writes that were not committed. Retry it."));

@@ -22,6 +22,20 @@ public class FlowControlTests
     }
 
     [Fact]
+    public void A_replicating_follower_gets_at_most_MaxInflightBytes_of_entries_until_it_answers()
+    {
+        var c = new TestCluster(3, cfg => cfg with { MaxInflightBytes = 1000, MaxBytesPerMessage = 400 });
+        c.ElectLeader(1);
+        Assert.Equal(ProgressState.Replicate, c[1].Status.Progress[2].State);
+        for (var i = 0; i < 20; i++) c[1].Propose(new byte[300]);
+        c.ProcessAll();
+        // Each append carries one 300-byte entry: the window closes once 1000 bytes are in flight.
+        Assert.Equal(4, AppendsInFlightTo(c, 2));
+        c.Stabilize();
+        Assert.Equal(c[1].Status.LastIndex, c[2].Status.LastIndex);
+    }
+
+    [Fact]
     public void An_append_carries_at_most_MaxBytesPerMessage_of_entries_but_always_one()
     {
         var c = new TestCluster(3, cfg => cfg with { MaxBytesPerMessage = 300 });

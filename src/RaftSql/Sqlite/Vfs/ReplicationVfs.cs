@@ -435,7 +435,13 @@ internal sealed unsafe class ReplicationVfs : IDisposable
             {
                 // A read transaction starts on the published header (SQLite re-checks it after this lock and
                 // retries if it changed), so this is the snapshot the connection reads.
-                state.Client.Snapshot = new ReadSnapshot(cuts, db.Index.PublishedSalt1, db.Index.PublishedMaxFrame);
+                // Several reads before the engine looks: keep the earliest cut count (a cut after it spoils them
+                // all) and the latest frame (it covers the earlier ones).
+                var earlier = state.Client.Snapshot;
+                state.Client.Snapshot = new ReadSnapshot(earlier.Began ? earlier.Cuts : cuts, db.Index.PublishedSalt1, db.Index.PublishedMaxFrame)
+                {
+                    Began = true,
+                };
             }
             return rc;
         }

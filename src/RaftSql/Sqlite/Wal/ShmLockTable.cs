@@ -8,13 +8,16 @@ internal sealed class ShmClient
     public int SharedMask;
     public int ExclusiveMask;
 
-    /// <summary>The snapshot of the last read transaction this connection began.</summary>
+    /// <summary>The snapshot of the last read transaction this connection began, until the engine consumes it.</summary>
     public ReadSnapshot Snapshot;
 }
 
 /// <summary>What a read transaction sees: the WAL generation (salt-1) and max frame of the header it
-/// started on, and how many tail cuts had happened before.</summary>
-internal readonly record struct ReadSnapshot(long Cuts, uint Salt1, uint MaxFrame);
+/// started on, and how many tail cuts had happened before. The default value means no read began.</summary>
+internal readonly record struct ReadSnapshot(long Cuts, uint Salt1, uint MaxFrame)
+{
+    public bool Began { get; init; }
+}
 
 /// <summary>
 /// The eight WAL-index lock slots (xShmLock) for one database, with the semantics of the unix VFS:
