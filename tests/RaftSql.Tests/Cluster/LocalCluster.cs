@@ -22,9 +22,9 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public Node this[ulong id] => _nodes[id];
 
-    public static async Task<LocalCluster> StartAsync(int size, int compactionThreshold = 8192)
+    public static async Task<LocalCluster> StartAsync(int size, int compactionThreshold = 8192, Action<NodeOptions>? configure = null)
     {
-        var cluster = new LocalCluster { CompactionThreshold = compactionThreshold };
+        var cluster = new LocalCluster { CompactionThreshold = compactionThreshold, Configure = configure };
         var infos = Enumerable.Range(1, size).Select(i => new NodeInfo((ulong)i, $"127.0.0.1:{FreePort()}")).ToList();
         foreach (var info in infos)
             cluster.Infos[info.Id] = info;
@@ -35,6 +35,9 @@ internal sealed class LocalCluster : IAsyncDisposable
 
     public int CompactionThreshold { get; init; } = 8192;
 
+    /// <summary>Adjusts every node's options (timers, timeouts) before it starts, restarts included.</summary>
+    public Action<NodeOptions>? Configure { get; init; }
+
     public string DataDirectory(ulong id) => Path.Combine(_root, $"node{id}");
 
     /// <summary>Starts (or restarts) node <paramref name="id"/>; an empty <paramref name="initialCluster"/> joins later.</summary>
@@ -42,7 +45,7 @@ internal sealed class LocalCluster : IAsyncDisposable
     {
         if (!Infos.ContainsKey(id))
             Infos[id] = new NodeInfo(id, $"127.0.0.1:{FreePort()}");
-        var node = new Node(new NodeOptions
+        var options = new NodeOptions
         {
             Id = id,
             Address = Infos[id].Address,
@@ -55,7 +58,9 @@ internal sealed class LocalCluster : IAsyncDisposable
             CompactionThreshold = CompactionThreshold,
             Faults = Faults,
             LoggerFactory = Events.GetOrAdd(id, _ => new EventRecorder()),
-        });
+        };
+        Configure?.Invoke(options);
+        var node = new Node(options);
         await node.StartAsync();
         _nodes[id] = node;
         return node;
