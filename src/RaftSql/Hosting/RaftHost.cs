@@ -29,6 +29,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private readonly Dictionary<ulong, TaskCompletionSource<ulong>> _reads = [];
     private readonly PriorityQueue<TaskCompletionSource, ulong> _appliedWaiters = new();
     private ulong _readSequence;
+    private TaskCompletionSource<ulong>? _nextReadRound;
+    private long _readRoundStarted;
     private ulong _writeBarrier = ulong.MaxValue;
     private ulong _applied;
     private (RaftState State, ulong Leader, ulong Term) _seen;
@@ -61,7 +63,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
         _loop = new Thread(RunLoop) { IsBackground = true, Name = $"raft-{options.Id}" };
         _loop.Start();
-        _ticker = new Timer(_ => Post(_core.Tick), null, options.HeartbeatInterval, options.HeartbeatInterval);
+        _ticker = new Timer(_ => Post(OnTick), null, options.HeartbeatInterval, options.HeartbeatInterval);
     }
 
     public ReplicationEngine Engine => _engine;
@@ -186,6 +188,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             if (_reads.Remove(read.RequestId, out var tcs))
                 tcs.TrySetResult(read.Index);
         }
+        StartNextReadRound();
         _core.Advance(ready);
         if (ready.CommittedEntries.Any(e => e.Type == EntryType.ConfChange) || ready.Snapshot is not null)
         {
@@ -266,9 +269,12 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         if (now.Leader != 0 && now.State != RaftState.Leader)
         {
             // Reads queued with a leader that is gone would only time out: let their callers retry.
+            var changed = new RaftSqlException(RaftSqlErrorCode.NoLeader, "The leader changed during the read.");
             foreach (var (_, read) in _reads)
-                read.TrySetException(new RaftSqlException(RaftSqlErrorCode.NoLeader, "The leader changed during the read."));
+                read.TrySetException(changed);
             _reads.Clear();
+            _nextReadRound?.TrySetException(changed);
+            _nextReadRound = null;
         }
     }
 
@@ -342,26 +348,57 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     // ---- requests from the node and the gateway ------------------------------------------------
 
-    /// <summary>A ReadIndex round: the index a linearizable read must wait for.</summary>
+    /// <summary>
+    /// A ReadIndex round: the index a linearizable read must wait for. Reads share rounds: one that arrives
+    /// while a round is in flight joins the next one, which starts after it arrived (joining the current
+    /// round could return an index older than a write acknowledged before the read began).
+    /// </summary>
     public async Task<ulong> ReadIndexAsync(CancellationToken cancellationToken)
     {
-        var tcs = new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var joined = new TaskCompletionSource<Task<ulong>>(TaskCreationOptions.RunContinuationsAsynchronously);
         Post(() =>
         {
-            var id = ++_readSequence;
-            if (_core.Leader == 0)
-            {
-                tcs.TrySetException(NoLeader());
-                return;
-            }
-            _reads[id] = tcs;
-            if (!_core.ReadIndex(id))
-            {
-                _reads.Remove(id);
-                tcs.TrySetException(NoLeader());
-            }
+            _nextReadRound ??= new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+            joined.TrySetResult(_nextReadRound.Task);
+            StartNextReadRound();
         });
-        return await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var round = await joined.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await round.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void OnTick()
+    {
+        _core.Tick();
+        StartNextReadRound();
+    }
+
+    /// <summary>On the loop thread: starts the collected round once no round is in flight. A round that got no
+    /// answer within an election timeout (its messages were lost) is failed, so later reads are not stuck behind it.</summary>
+    private void StartNextReadRound()
+    {
+        if (_reads.Count > 0 && Environment.TickCount64 - _readRoundStarted > (long)_options.ElectionTimeout.TotalMilliseconds)
+        {
+            var lost = new RaftSqlException(RaftSqlErrorCode.NoLeader, "The read's leader confirmation got no answer.");
+            foreach (var (_, read) in _reads)
+                read.TrySetException(lost);
+            _reads.Clear();
+        }
+        if (_nextReadRound is not { } round || _reads.Count > 0)
+            return;
+        _readRoundStarted = Environment.TickCount64;
+        _nextReadRound = null;
+        var id = ++_readSequence;
+        if (_core.Leader == 0)
+        {
+            round.TrySetException(NoLeader());
+            return;
+        }
+        _reads[id] = round;
+        if (!_core.ReadIndex(id))
+        {
+            _reads.Remove(id);
+            round.TrySetException(NoLeader());
+        }
     }
 
     /// <summary>Completes once this node has applied <paramref name="index"/>.</summary>
@@ -450,6 +487,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         _confChanges.Clear();
         foreach (var (_, read) in _reads) read.TrySetException(reason);
         _reads.Clear();
+        _nextReadRound?.TrySetException(reason);
+        _nextReadRound = null;
         while (_appliedWaiters.TryDequeue(out var waiter, out _)) waiter.TrySetException(reason);
         try
         {
