@@ -56,7 +56,7 @@ internal sealed class ReplicatedDatabase : IDisposable
 
     public PlatformFile? DatabaseFile { get; set; }
 
-    /// <summary>A big transaction from another leader being staged until its final entry.</summary>
+    /// <summary>A big transaction from another leader whose chunks are in the WAL, unpublished, until its final entry.</summary>
     public StagedTransaction? Staging { get; set; }
 
     /// <summary>Bumped by every cut of the tail: commits admitted before it are refused by the log.</summary>
@@ -252,7 +252,6 @@ internal sealed class ReplicatedDatabase : IDisposable
         DatabaseFile?.Dispose();
         WalFile = null;
         DatabaseFile = null;
-        Staging?.Dispose();
         Staging = null;
     }
 }

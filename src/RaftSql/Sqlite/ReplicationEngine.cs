@@ -27,7 +27,6 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     private readonly EngineLog _log;
     private readonly string _databaseDirectory;
     private readonly string _durableDirectory;
-    private readonly string _stagingDirectory;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _maintenance;
     private ulong _appliedIndex;
@@ -43,12 +42,6 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         _durableDirectory = Path.Combine(Path.GetFullPath(options.DataDirectory), "durable");
         Directory.CreateDirectory(_databaseDirectory);
         Directory.CreateDirectory(_durableDirectory);
-        _stagingDirectory = Path.Combine(Path.GetFullPath(options.DataDirectory), "staging");
-        if (Directory.Exists(_stagingDirectory))
-        {
-            Directory.Delete(_stagingDirectory, recursive: true); // scratch: staged chunks are replayed from the log
-        }
-        Directory.CreateDirectory(_stagingDirectory);
         _vfs = new ReplicationVfs($"raftsql-{Guid.NewGuid():N}", options.Committer, options.MaxEntryBytes, _log);
         _log.VfsRegistered(_vfs.Name, options.DataDirectory);
         foreach (var file in Directory.EnumerateFiles(_databaseDirectory))
@@ -262,35 +255,49 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             throw new RaftSqlException(RaftSqlErrorCode.InvalidFrames,
                 $"Frame set has page size {frames.PageSize}; database {db.Name} uses {db.PageSize}.");
         }
-        if (db.Staging is { } staged && !staged.Continues(frames))
+        UnderWriteLock(db, header =>
         {
-            // A leader writes one transaction at a time per database: anything else ends an unfinished one.
-            DiscardStaging(db, "another transaction followed it");
-        }
-        if (frames.IsWhole)
-        {
-            AppendFrames(db, frames.PageSize, frames.DatabaseSizePages, [frames.Pages]);
-            return;
-        }
-        if (db.Staging is null)
-        {
-            if (frames.Sequence != 0)
+            if (db.Staging is { } staged && !staged.Continues(frames))
             {
-                throw new RaftSqlException(RaftSqlErrorCode.CorruptLog,
-                    $"Entry {raftIndex} continues transaction {frames.TransactionId} of {db.Name}, whose first chunk is missing.");
+                // A leader writes one transaction at a time per database: anything else ends an unfinished one.
+                DiscardStaging(db, "another transaction followed it");
             }
-            db.Staging = new StagedTransaction(Path.Combine(_stagingDirectory, $"{db.Name}.{frames.TransactionId}"), frames, term, raftIndex);
-        }
-        if (!frames.IsFinal)
+            if (frames.IsWhole)
+            {
+                var appender = WalAppender.Begin(db, header, frames.PageSize);
+                appender.Write(frames.Pages, frames.DatabaseSizePages);
+                appender.Publish(frames.DatabaseSizePages);
+                NoteRestart(db, appender);
+                return;
+            }
+            if (db.Staging is null)
+            {
+                if (frames.Sequence != 0)
+                {
+                    throw new RaftSqlException(RaftSqlErrorCode.CorruptLog,
+                        $"Entry {raftIndex} continues transaction {frames.TransactionId} of {db.Name}, whose first chunk is missing.");
+                }
+                var appender = WalAppender.Begin(db, header, frames.PageSize);
+                NoteRestart(db, appender);
+                db.Staging = new StagedTransaction(frames, term, raftIndex, appender);
+            }
+            var staging = db.Staging;
+            staging.Add(frames);
+            if (frames.IsFinal)
+            {
+                staging.Appender.Publish(frames.DatabaseSizePages);
+                db.Staging = null;
+                _log.StagedPublished(db.Name, frames.TransactionId, staging.Appender.Written);
+            }
+        });
+    }
+
+    private void NoteRestart(ReplicatedDatabase db, WalAppender appender)
+    {
+        if (appender.Restarted)
         {
-            db.Staging.Add(frames);
-            return;
+            _log.WalRestarted(db.Name);
         }
-        var staging = db.Staging;
-        AppendFrames(db, frames.PageSize, frames.DatabaseSizePages, staging.Batches().Append(frames.Pages));
-        db.Staging = null;
-        staging.Dispose();
-        _log.StagedPublished(db.Name, frames.TransactionId, staging.PageCount + frames.Pages.Count);
     }
 
     /// <summary>Entries of a later term than a staged transaction's mean its leader is gone: its final entry never comes.</summary>
@@ -300,20 +307,25 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         {
             if (db.Staging is { } staged && term > staged.Term)
             {
-                DiscardStaging(db, $"term {term} began");
+                UnderWriteLock(db, _ => DiscardStaging(db, $"term {term} began"));
             }
         }
     }
 
+    /// <summary>With the write lock held: forgets an unfinished staged transaction.</summary>
     private void DiscardStaging(ReplicatedDatabase db, string why)
     {
-        var staged = db.Staging!;
+        if (db.Staging is not { } staged)
+        {
+            return;
+        }
         db.Staging = null;
-        staged.Dispose();
+        staged.Appender.Abandon();
         _log.StagingDiscarded(db.Name, staged.TransactionId, why);
     }
 
-    private void AppendFrames(ReplicatedDatabase db, int pageSize, uint databaseSizePages, IEnumerable<IReadOnlyList<PageImage>> batches)
+    /// <summary>Runs <paramref name="work"/> with the database's WAL write lock and its current WAL-index header.</summary>
+    private void UnderWriteLock(ReplicatedDatabase db, Action<WalIndexHeader> work)
     {
         var locks = db.Index.Locks;
         for (var attempt = 0; ; attempt++)
@@ -333,10 +345,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                         throw new RaftSqlException(RaftSqlErrorCode.CorruptLog,
                             $"Entries from another leader reached {db.Name} while its own speculative tail was not cut.");
                     }
-                    if (WalAppender.Append(db, header.Value, pageSize, databaseSizePages, batches))
-                    {
-                        _log.WalRestarted(db.Name);
-                    }
+                    work(header.Value);
                     return;
                 }
             }
@@ -344,7 +353,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             {
                 locks.Release(db.ApplyClient, ShmLockTable.WriteLock, 1);
             }
-            if (attempt > 0)
+            if (attempt > 0 || db.Staging is not null)
             {
                 throw new RaftSqlException(RaftSqlErrorCode.CorruptLog, $"The WAL-index of {db.Name} cannot be read.");
             }

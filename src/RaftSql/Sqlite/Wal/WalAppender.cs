@@ -5,80 +5,102 @@ using System.Security.Cryptography;
 namespace RaftSql.Sqlite.Wal;
 
 /// <summary>
-/// Appends a committed frame set to a database's WAL as if a local writer had committed it (the
-/// follower side of replication), keeping the WAL-index up to date incrementally. The caller holds
-/// the database's WAL write lock.
+/// Appends a replicated transaction to a database's WAL as if a local writer had committed it (the
+/// follower side of replication), keeping the WAL-index up to date incrementally. Frames are written
+/// after the published max frame, where no reader looks, and become visible all at once when
+/// <see cref="Publish"/> writes the WAL-index header. A big transaction arrives in chunks: each is
+/// written as it comes (the WAL itself is the staging area), and only its final entry publishes.
+/// Every call is made with the database's WAL write lock held.
 /// </summary>
-internal static unsafe class WalAppender
+internal sealed unsafe class WalAppender
 {
-    /// <returns>True when the WAL was restarted from its beginning first.</returns>
-    public static bool Append(ReplicatedDatabase db, WalIndexHeader header, FrameSet frames)
-        => Append(db, header, frames.PageSize, frames.DatabaseSizePages, [frames.Pages]);
+    private readonly ReplicatedDatabase _db;
+    private readonly int _pageSize;
+    private readonly uint _committedMax;
+    private WalIndexHeader _header;
+    private uint _s1, _s2;
 
-    /// <summary>Appends one transaction given as batches of pages (the last page of the last batch is the
-    /// commit frame) and publishes it with one WAL-index header write, so readers see all of it or none.
-    /// Each batch is written before the next is asked for.</summary>
-    public static bool Append(ReplicatedDatabase db, WalIndexHeader header, int pageSize, uint databaseSizePages,
-        IEnumerable<IReadOnlyList<PageImage>> batches)
+    private WalAppender(ReplicatedDatabase db, WalIndexHeader header, int pageSize)
     {
-        var index = db.Index;
-        var wal = db.WalFile ?? throw new InvalidOperationException($"Database {db.Name} is not open.");
-        var restarted = header.MaxFrame > 0 && index.CheckpointInfo->Backfill == header.MaxFrame && TryRestart(db, ref header);
-        var committedMax = header.MaxFrame;
-        var frameSize = WalFormat.FrameHeaderSize + pageSize;
-        var next = header.MaxFrame + 1;
-        uint s1 = header.FrameChecksum1, s2 = header.FrameChecksum2;
-        var startsWal = header.MaxFrame == 0;
-        if (startsWal)
+        _db = db;
+        _pageSize = pageSize;
+        Restarted = header.MaxFrame > 0 && db.Index.CheckpointInfo->Backfill == header.MaxFrame && TryRestart(db, ref header);
+        _committedMax = header.MaxFrame;
+        (_s1, _s2) = (header.FrameChecksum1, header.FrameChecksum2);
+        if (header.MaxFrame == 0)
         {
             // A new WAL generation gets new salts, so frames left from the previous one are invalid.
             header.Salt1 = WalFormat.NextSalt1(header.Salt1);
             header.Salt2 = BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4));
             Span<byte> walHeader = stackalloc byte[WalFormat.HeaderSize];
-            (s1, s2) = WalFormat.WriteHeader(walHeader, pageSize, NextCheckpointSequence(wal), header.Salt1, header.Salt2);
-            wal.Write(walHeader, 0);
+            (_s1, _s2) = WalFormat.WriteHeader(walHeader, pageSize, NextCheckpointSequence(db.WalFile!), header.Salt1, header.Salt2);
+            db.WalFile!.Write(walHeader, 0);
         }
+        _header = header;
+    }
 
-        using var pending = batches.GetEnumerator();
-        var hasBatch = pending.MoveNext();
-        while (hasBatch)
+    /// <summary>True when the WAL was restarted from its beginning first.</summary>
+    public bool Restarted { get; }
+
+    /// <summary>Frames written so far and not yet published.</summary>
+    public uint Written => _header.MaxFrame - _committedMax;
+
+    /// <summary>Starts a transaction after the published header <paramref name="header"/>.</summary>
+    public static WalAppender Begin(ReplicatedDatabase db, WalIndexHeader header, int pageSize)
+    {
+        _ = db.WalFile ?? throw new InvalidOperationException($"Database {db.Name} is not open.");
+        return new WalAppender(db, header, pageSize);
+    }
+
+    /// <summary>Writes <paramref name="pages"/> as the next frames; with <paramref name="commitSize"/> the last
+    /// one is the commit frame (the database size in pages after the transaction).</summary>
+    public void Write(IReadOnlyList<PageImage> pages, uint commitSize = 0)
+    {
+        var frameSize = WalFormat.FrameHeaderSize + _pageSize;
+        var next = _header.MaxFrame + 1;
+        var length = pages.Count * frameSize;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            var pages = pending.Current;
-            var last = !(hasBatch = pending.MoveNext());
-            var length = pages.Count * frameSize;
-            var buffer = ArrayPool<byte>.Shared.Rent(length);
-            try
-            {
-                var span = buffer.AsSpan(0, length);
-                for (var i = 0; i < pages.Count; i++)
-                {
-                    var commitSize = last && i == pages.Count - 1 ? databaseSizePages : 0;
-                    WalFormat.WriteFrame(span.Slice(i * frameSize, frameSize), pages[i].PageNumber, commitSize, header.Salt1, header.Salt2,
-                        pages[i].Data.Span, ref s1, ref s2);
-                }
-                wal.Write(span, WalFormat.FrameOffset(next, pageSize));
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            var span = buffer.AsSpan(0, length);
             for (var i = 0; i < pages.Count; i++)
             {
-                index.Append(next + (uint)i, pages[i].PageNumber, committedMax);
+                WalFormat.WriteFrame(span.Slice(i * frameSize, frameSize), pages[i].PageNumber, i == pages.Count - 1 ? commitSize : 0,
+                    _header.Salt1, _header.Salt2, pages[i].Data.Span, ref _s1, ref _s2);
             }
-            next += (uint)pages.Count;
+            _db.WalFile!.Write(span, WalFormat.FrameOffset(next, _pageSize));
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        for (var i = 0; i < pages.Count; i++)
+        {
+            _db.Index.Append(next + (uint)i, pages[i].PageNumber, _committedMax);
+        }
+        _header.MaxFrame += (uint)pages.Count;
+    }
 
-        header.MaxFrame = next - 1;
-        header.FrameChecksum1 = s1;
-        header.FrameChecksum2 = s2;
+    /// <summary>Makes every frame written visible at once: the WAL-index header, second copy first.</summary>
+    public void Publish(uint databaseSizePages)
+    {
+        if (Written == 0)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.InvalidFrames, $"A transaction of {_db.Name} has no pages.");
+        }
+        var header = _header;
+        header.FrameChecksum1 = _s1;
+        header.FrameChecksum2 = _s2;
         header.DatabasePages = databaseSizePages;
         header.Change++;
-        header.PageSize = pageSize;
+        header.PageSize = _pageSize;
         header.BigEndianChecksum = 0;
-        index.WriteHeader(ref header);
-        return restarted;
+        _db.Index.WriteHeader(ref header);
     }
+
+    /// <summary>An unpublished transaction is abandoned: forget its WAL-index entries (its frames lie beyond
+    /// the published max frame, so no reader ever sees them, and the next writer overwrites them).</summary>
+    public void Abandon() => _db.Index.CleanupAfter(_committedMax);
 
     /// <summary>walRestartLog: once every frame is checkpointed and no reader uses the WAL, start over at frame 1.</summary>
     private static bool TryRestart(ReplicatedDatabase db, ref WalIndexHeader header)

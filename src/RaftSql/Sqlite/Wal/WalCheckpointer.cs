@@ -126,7 +126,8 @@ internal static unsafe class WalCheckpointer
             {
                 return header is not null;
             }
-            if (db.HasTail || db.Index.CheckpointInfo->Backfill != h.MaxFrame
+            // Unpublished frames of a staged transaction lie after the max frame: restarting would lose them.
+            if (db.HasTail || db.Staging is not null || db.Index.CheckpointInfo->Backfill != h.MaxFrame
                 || !locks.Wait(client, ShmLockTable.ReadLock(1), WalCheckpointInfo.Readers - 1, exclusive: true, wait))
             {
                 return false;
