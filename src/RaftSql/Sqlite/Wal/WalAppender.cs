@@ -113,15 +113,7 @@ internal sealed unsafe class WalAppender
         try
         {
             header.MaxFrame = 0;
-            db.Index.WriteHeader(ref header);
-            var info = db.Index.CheckpointInfo;
-            Volatile.Write(ref info->Backfill, 0);
-            info->BackfillAttempted = 0;
-            info->ReadMark[1] = 0;
-            for (var i = 2; i < WalCheckpointInfo.Readers; i++)
-            {
-                info->ReadMark[i] = WalCheckpointInfo.ReadMarkNotUsed;
-            }
+            db.Index.Restart(ref header);
             return true;
         }
         finally

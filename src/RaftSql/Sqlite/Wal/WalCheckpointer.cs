@@ -138,15 +138,7 @@ internal static unsafe class WalCheckpointer
                 h.Salt1 = WalFormat.NextSalt1(h.Salt1);
                 h.Salt2 = BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4));
                 h.Change++;
-                db.Index.WriteHeader(ref h);
-                var info = db.Index.CheckpointInfo;
-                Volatile.Write(ref info->Backfill, 0);
-                info->BackfillAttempted = 0;
-                info->ReadMark[1] = 0;
-                for (var i = 2; i < WalCheckpointInfo.Readers; i++)
-                {
-                    info->ReadMark[i] = WalCheckpointInfo.ReadMarkNotUsed;
-                }
+                db.Index.Restart(ref h);
                 db.WalFile!.Truncate(0);
                 return true;
             }

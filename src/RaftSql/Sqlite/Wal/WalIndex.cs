@@ -126,6 +126,21 @@ internal sealed unsafe class WalIndex : IDisposable
         Interlocked.MemoryBarrier();
     }
 
+    /// <summary>walRestartHdr: publishes <paramref name="header"/> (max frame 0) and resets the checkpoint info, so
+    /// the next frame is frame 1 of a new WAL generation. The caller holds the write lock and read slots 1-4.</summary>
+    public void Restart(ref WalIndexHeader header)
+    {
+        WriteHeader(ref header);
+        var info = CheckpointInfo;
+        Volatile.Write(ref info->Backfill, 0);
+        info->BackfillAttempted = 0;
+        info->ReadMark[1] = 0;
+        for (var i = 2; i < WalCheckpointInfo.Readers; i++)
+        {
+            info->ReadMark[i] = WalCheckpointInfo.ReadMarkNotUsed;
+        }
+    }
+
     private static int HashBlock(uint frame) => (int)((frame + PagesPerRegion - PagesInFirstRegion - 1) / PagesPerRegion);
 
     /// <summary>walHashGet: the page-number array, hash table and first frame number (minus one) of a block.</summary>
