@@ -319,7 +319,16 @@ internal sealed class ClientSession : IAsyncDisposable
         {
             dumpId = (ulong)Interlocked.Increment(ref _nextId);
             path = Path.Combine(_services.Options.DataDirectory, "snapshots", $"dump-{Guid.NewGuid():N}.tmp");
-            await Task.Run(() => _services.Databases.DumpTo(request.Database, path), ct).ConfigureAwait(false);
+            try
+            {
+                // Completes once everything the dump read is committed.
+                await Task.Run(() => _services.Databases.DumpTo(request.Database, path), ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
+            }
             _dumps[dumpId] = path;
         }
         else if (!_dumps.TryGetValue(dumpId, out path!))

@@ -150,7 +150,18 @@ internal sealed class LocalDatabases : IDisposable
                 End(transaction, rollBack: true);
             transaction.StatementLock.Release();
         }
-        await gated.ReleasedAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await gated.ReleasedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RaftSqlException or OperationCanceledException)
+        {
+            // Later statements of this transaction would read the same snapshot without waiting again.
+            transaction.Abort(ex as RaftSqlException ?? new RaftSqlException(RaftSqlErrorCode.Timeout,
+                "A read in the transaction did not become committed in time; the transaction was rolled back."));
+            await RollbackAsync(transaction).ConfigureAwait(false);
+            throw;
+        }
         return gated.Result;
     }
 
@@ -367,7 +378,7 @@ internal sealed class LocalDatabases : IDisposable
 
     /// <summary>Writes a consistent copy of <paramref name="database"/> to <paramref name="path"/> as one
     /// plain SQLite file (SQLite's backup of a read snapshot), so copies from different nodes compare byte for byte.</summary>
-    public void DumpTo(string database, string path)
+    public Task DumpTo(string database, string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         File.Delete(path);
@@ -377,6 +388,7 @@ internal sealed class LocalDatabases : IDisposable
             using var destination = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
             destination.Open();
             source.BackupDatabase(destination);
+            return _engine.WhenVisibleCommitted(source); // a leader's dump must not hold uncommitted frames
         }
         catch (SqliteException ex)
         {

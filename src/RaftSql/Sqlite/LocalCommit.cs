@@ -71,6 +71,24 @@ public sealed class LocalCommit
         }
     }
 
+    /// <summary>The first index any of its entries got (0 before).</summary>
+    internal ulong FirstIndex
+    {
+        get
+        {
+            lock (_indexes)
+            {
+                return _indexes.Count == 0 ? 0 : _indexes[0];
+            }
+        }
+    }
+
+    /// <summary>SQLite published its frames (the writer's lock session ended with them in the WAL-index).</summary>
+    internal bool Published { get; set; }
+
+    /// <summary>The final entry was applied while SQLite had not published yet: it completes when it does.</summary>
+    internal ulong AppliedFinal { get; set; }
+
     internal bool Owns(ulong index)
     {
         lock (_indexes)

@@ -94,18 +94,40 @@ internal sealed class ReplicatedDatabase : IDisposable
         LocalCommit last;
         lock (_tail)
         {
-            if (_tail.Last is not { } node || node.Value.Writer != writer)
+            if (_tail.Last is not { } node || node.Value.Writer != writer || node.Value.Published)
             {
                 return;
             }
             last = node.Value;
             if (Index.PublishedSalt1 == last.Salt && Index.PublishedMaxFrame >= last.EndFrame)
             {
+                last.Published = true;
+                if (last.AppliedFinal == 0 || _tail.First != node)
+                {
+                    return;
+                }
+                _tail.RemoveFirst();
+            }
+            else if (last.AppliedFinal != 0)
+            {
+                _tail.RemoveLast();
+                Broken = new RaftSqlException(RaftSqlErrorCode.CorruptLog,
+                    $"A committed transaction of {Name} did not reach its WAL; restart the node to replay it from the log.");
+                last.Fail(Broken);
                 return;
             }
-            _tail.RemoveLast();
-            Unpublished = last;
+            else if (last.Generation != Generation)
+            {
+                return; // a cut is under way: it takes this commit with the rest of the tail
+            }
+            else
+            {
+                _tail.RemoveLast();
+                Unpublished = last;
+                return;
+            }
         }
+        last.Complete(last.AppliedFinal);
     }
 
     /// <summary>The log's copy of <see cref="Unpublished"/> was applied at <paramref name="index"/>.</summary>
@@ -147,7 +169,8 @@ internal sealed class ReplicatedDatabase : IDisposable
     }
 
     /// <summary>Our own entry at <paramref name="index"/> was applied: true when it belongs to the tail's oldest
-    /// commit; its final entry pops the commit and releases everything gated on it.</summary>
+    /// commit. Its final entry pops the commit and releases everything gated on it, once SQLite has also
+    /// published it (the loop can apply it while the writer is still finishing its commit).</summary>
     public bool TryCompleteOwn(ulong index)
     {
         LocalCommit head;
@@ -162,11 +185,38 @@ internal sealed class ReplicatedDatabase : IDisposable
             {
                 return true; // a chunk of our own big transaction: its frames are already in the WAL
             }
+            if (!head.Published)
+            {
+                head.AppliedFinal = index;
+                return true;
+            }
             _tail.RemoveFirst();
         }
         head.Complete(index);
         return true;
     }
+
+    /// <summary>Entries from this index on must be replayed after a restart (or sent after a snapshot): the first
+    /// entry of a transaction staged from the log, or of the oldest commit in our own tail.</summary>
+    public ulong ReplayFrom
+    {
+        get
+        {
+            var from = Staging?.FirstIndex ?? ulong.MaxValue;
+            lock (_tail)
+            {
+                if (_tail.First is { } first && first.Value.FirstIndex is > 0 and var index)
+                {
+                    from = Math.Min(from, index);
+                }
+            }
+            return from;
+        }
+    }
+
+    /// <summary>Set when the node's files lost a committed transaction of its own (SQLite failed after the commit
+    /// frame, and the entry was already applied): the node must restart and replay it from the log.</summary>
+    public RaftSqlException? Broken { get; private set; }
 
     /// <summary>The last frame every committed entry of this database lies in: the frame before the tail,
     /// or the published max frame when there is no tail. Consistent with <paramref name="header"/>.</summary>

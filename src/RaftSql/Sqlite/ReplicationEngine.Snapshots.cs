@@ -26,9 +26,9 @@ public sealed partial class ReplicationEngine
             {
                 index = _appliedIndex;
                 // A staged transaction's chunks must reach a follower that installs this snapshot.
-                foreach (var staged in _databases.Values.Select(d => d.Staging).OfType<Staging.StagedTransaction>())
+                foreach (var db in _databases.Values)
                 {
-                    index = Math.Min(index, staged.FirstIndex - 1);
+                    index = Math.Min(index, db.ReplayFrom - 1);
                 }
                 foreach (var db in _databases.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
                 {

@@ -57,11 +57,8 @@ public sealed partial class ReplicationEngine
     private void Cut(ReplicatedDatabase db, LocalCommit? from, RaftSqlException reason)
     {
         db.BeginCut(); // commits admitted before now are refused when their turn to be proposed comes
-        db.FailUnpublished(reason);
-        if (!db.HasTail)
-        {
-            return;
-        }
+        // Always take the write lock, even with an empty tail: a writer admitted just before may be between its
+        // admission and joining the tail; once it releases the lock its commit is in the tail (or unpublished).
         var locks = db.Index.Locks;
         if (!locks.Wait(db.ApplyClient, ShmLockTable.WriteLock, 1, exclusive: true, _options.ApplyLockTimeout))
         {
@@ -71,6 +68,7 @@ public sealed partial class ReplicationEngine
         List<LocalCommit> taken;
         try
         {
+            db.FailUnpublished(reason);
             taken = db.TakeTail(from, out var mark);
             if (taken.Count == 0)
             {

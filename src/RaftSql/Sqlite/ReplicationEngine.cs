@@ -22,6 +22,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     private readonly ConcurrentDictionary<string, ReplicatedDatabase> _databases = new(StringComparer.Ordinal);
     private readonly object _applyGate = new();
     private readonly object _createGate = new();
+    private readonly object _flushGate = new();
     private readonly EngineOptions _options;
     private readonly ReplicationVfs _vfs;
     private readonly EngineLog _log;
@@ -134,6 +135,10 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             EndStaleStaging(term);
             if (_databases.TryGetValue(name, out var db))
             {
+                if (db.Broken is { } broken)
+                {
+                    throw broken;
+                }
                 if (!db.TryCompleteOwn(raftIndex))
                 {
                     ApplyTo(db, raftIndex, term, FrameSet.Decode(encodedFrames));
@@ -142,7 +147,23 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             }
             else
             {
-                CreateFromFrames(FrameSet.Decode(encodedFrames));
+                var frames = FrameSet.Decode(encodedFrames);
+                if (frames.IsWhole)
+                {
+                    CreateFromFrames(frames);
+                }
+                else if (frames.Sequence == 0)
+                {
+                    // A new database whose first transaction is big: start from an empty database, as the leader
+                    // did (its only page, page 1, is rewritten by that first transaction), and stage the chunks.
+                    frames.Validate();
+                    ApplyTo(CreateLocal(name, frames.PageSize), raftIndex, term, frames);
+                }
+                else
+                {
+                    throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase,
+                        $"Database {name} does not exist here and entry {raftIndex} continues a transaction that would create it.");
+                }
             }
             _appliedIndex = Math.Max(_appliedIndex, raftIndex);
         }
@@ -177,6 +198,9 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             {
                 throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' was closed.");
             }
+            // The checkpoint never passes the durable record's frame (a crash must not leave the database file
+            // newer than the WAL frames kept at open), so record first.
+            FlushDurable();
             return WalCheckpointer.Run(db, truncate, truncate ? _options.ApplyLockTimeout : TimeSpan.FromMilliseconds(100));
         }
     }
@@ -184,6 +208,14 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     /// <summary>Syncs every database's WAL and file, then records what is durable: the applied index and
     /// the committed frames it covers (never a staged transaction's start or a speculative frame).</summary>
     public void FlushDurable()
+    {
+        lock (_flushGate)
+        {
+            FlushDurableLocked();
+        }
+    }
+
+    private void FlushDurableLocked()
     {
         foreach (var db in _databases.Values)
         {
@@ -193,10 +225,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             lock (_applyGate)
             {
                 applied = _appliedIndex;
-                if (db.Staging is { } staged)
-                {
-                    applied = Math.Min(applied, staged.FirstIndex - 1);
-                }
+                applied = Math.Min(applied, db.ReplayFrom - 1);
                 if (db.DurableIndex >= applied)
                 {
                     continue;
@@ -365,7 +394,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         }
     }
 
-    private ReplicatedDatabase CreateLocal(string name)
+    private ReplicatedDatabase CreateLocal(string name, int pageSize = 0)
     {
         lock (_createGate)
         {
@@ -383,6 +412,10 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                 // On an empty database the switch writes page 1 straight into the file (before WAL mode is
                 // on), so it is not replicated: followers create the database from its first commit, which
                 // always carries page 1 (every first write changes the schema or header there).
+                if (pageSize > 0)
+                {
+                    Execute(anchor, $"PRAGMA page_size={pageSize}");
+                }
                 Execute(anchor, "PRAGMA journal_mode=WAL");
                 // Guard: SQLite deletes the WAL of a database whose file is empty when a connection opens it,
                 // so page 1 must be in the file before other connections come.
@@ -439,6 +472,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         try
         {
             anchor.Open();
+            NoCheckpointOnClose(anchor);
         }
         catch
         {

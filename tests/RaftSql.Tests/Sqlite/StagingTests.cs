@@ -72,6 +72,19 @@ public sealed class StagingTests : IDisposable
         Assert.Equal(Digest(leader), Digest(restarted));
     }
 
+    [Fact]
+    public void A_new_database_whose_first_transaction_is_big_is_created_on_followers_from_its_chunks()
+    {
+        using var leader = Start("leader", _log);
+        using var follower = Start("follower", null);
+        _log.Engine = leader;
+        Exec(leader, "CREATE TABLE t AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) SELECT randomblob(2000) AS v FROM n");
+        Assert.True(_log.Entries.Count > 3, "the first transaction should need several chunk entries");
+        FeedAll(follower, term: 1);
+        Assert.Equal(3000, Count(follower));
+        Assert.Equal(Digest(leader), Digest(follower));
+    }
+
     private ReplicationEngine Start(string node, IFrameCommitter? committer) => new(new EngineOptions
     {
         DataDirectory = Path.Combine(_root, node),

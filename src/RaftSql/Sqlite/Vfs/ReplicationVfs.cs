@@ -470,6 +470,10 @@ internal sealed unsafe class ReplicationVfs : IDisposable
 
     private static void Detach(DatabaseFileState state)
     {
+        if ((state.Client.ExclusiveMask & 1) != 0)
+        {
+            state.Database.EndWriteSession(state.Client);
+        }
         state.Database.Index.Locks.ReleaseAll(state.Client);
         if (state.Mapped)
         {

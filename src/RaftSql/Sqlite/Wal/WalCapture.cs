@@ -142,6 +142,11 @@ internal sealed unsafe class WalCapture
         uint sequence = 0;
         for (var first = 0; first < pages.Count; first += perEntry)
         {
+            if (commit.Generation != _db.Generation)
+            {
+                // The tail was cut (leadership lost) while this big transaction was being proposed.
+                throw new RaftSqlException(RaftSqlErrorCode.NotLeader, "Leadership was lost while the transaction was being replicated.");
+            }
             var count = Math.Min(perEntry, pages.Count - first);
             var final = first + count == pages.Count;
             var images = new PageImage[count];

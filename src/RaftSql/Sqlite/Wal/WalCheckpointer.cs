@@ -27,6 +27,12 @@ internal static unsafe class WalCheckpointer
             var target = db.CommittedFrame(out var header);
             var info = db.Index.CheckpointInfo;
             var backfill = Volatile.Read(ref info->Backfill);
+            var durable = db.Durable;
+            if (durable.KnowsWal)
+            {
+                // Frames after the durable record are cut at open; the database file must not be newer than them.
+                target = durable.Salt1 == header.Salt1 && durable.Salt2 == header.Salt2 ? Math.Min(target, durable.Frame) : Math.Min(target, backfill);
+            }
             if (target > backfill)
             {
                 for (var i = 1; i < WalCheckpointInfo.Readers; i++)
