@@ -74,11 +74,21 @@ internal sealed class LocalDatabases : IDisposable
         return (gated.Result, index);
     }
 
+    private void ThrowIfStopped()
+    {
+        if (_disposed)
+            throw new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node is stopped.");
+    }
+
     private Gated<T> RunLocked<T>(Writer writer, string database, Func<SqliteConnection, T> work)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfStopped();
         writer.Connection ??= _engine.OpenConnection(database);
         var connection = writer.Connection;
+        if (raw.sqlite3_get_autocommit(connection.Handle) != 0)
+        {
+            _engine.ForgetReads(connection); // outside a transaction nothing earlier matters to this statement
+        }
         LocalCommitTracker.Reset();
         writer.Active = connection;
         try
@@ -134,11 +144,15 @@ internal sealed class LocalDatabases : IDisposable
         CancellationToken cancellationToken)
     {
         Gated<T> gated;
+        Task visible;
         await transaction.StatementLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             transaction.ThrowIfEnded();
             gated = await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, work), cancellationToken).ConfigureAwait(false);
+            // A transaction reads one snapshot across statements, and only its first read records it: every
+            // statement's result waits for the gates of the statements before it too.
+            visible = transaction.Visible = Both(transaction.Visible, gated.ReleasedAsync(CancellationToken.None));
         }
         catch (RaftSqlException) when (transaction.AbortReason is { } reason)
         {
@@ -152,7 +166,7 @@ internal sealed class LocalDatabases : IDisposable
         }
         try
         {
-            await gated.ReleasedAsync(cancellationToken).ConfigureAwait(false);
+            await visible.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RaftSqlException or OperationCanceledException)
         {
@@ -163,6 +177,12 @@ internal sealed class LocalDatabases : IDisposable
             throw;
         }
         return gated.Result;
+    }
+
+    private static async Task Both(Task first, Task second)
+    {
+        await first.ConfigureAwait(false);
+        await second.ConfigureAwait(false);
     }
 
     /// <summary>Commits; returns the Raft index the transaction committed at (0 when it wrote nothing)
@@ -305,11 +325,12 @@ internal sealed class LocalDatabases : IDisposable
     /// <summary>Opens a read-only connection from the pool; return it with <see cref="ReturnReader"/>.</summary>
     public SqliteConnection RentReader(string database)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfStopped();
         if (!Exists(database))
             throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' does not exist on this node.");
         var pool = _readers.GetOrAdd(database, _ => []);
         var connection = pool.TryTake(out var pooled) ? pooled : _engine.OpenConnection(database, readOnly: true);
+        _engine.ForgetReads(connection);
         _rented[connection] = 0;
         return connection;
     }

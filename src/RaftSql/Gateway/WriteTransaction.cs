@@ -18,6 +18,9 @@ internal sealed class WriteTransaction
     /// <summary>One statement at a time; held while a statement, commit or rollback runs.</summary>
     public SemaphoreSlim StatementLock { get; } = new(1, 1);
 
+    /// <summary>Completes when everything the transaction's statements read so far is committed.</summary>
+    public Task Visible { get; set; } = Task.CompletedTask;
+
     /// <summary>Why the transaction was rolled back under its client (leadership lost), if it was.</summary>
     public RaftSqlException? AbortReason { get; private set; }
 

@@ -158,6 +158,17 @@ public sealed partial class ReplicationEngine
                 "Leadership changed while the read ran; it saw writes that were not committed. Retry it."));
     }
 
+    /// <summary>Forgets what earlier reads on <paramref name="connection"/> saw (a pooled connection's next user
+    /// depends only on its own reads).</summary>
+    public void ForgetReads(SqliteConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (FileState(connection) is { } state)
+        {
+            state.Client.Snapshot = default;
+        }
+    }
+
     private static unsafe DatabaseFileState? FileState(SqliteConnection connection)
     {
         void* file = null;
