@@ -23,6 +23,8 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
 {
     private const string Db = "app.db";
 
+    private static readonly long Origin = Stopwatch.GetTimestamp();
+
     // ---- 1. a commit slower than the client's timeout (the v1 corruption) -----------------------
 
     [Theory]
@@ -478,9 +480,11 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
                         await history.RunAsync(live, node, $"{level} read", async () =>
                         {
                             var start = Stopwatch.GetTimestamp();
+                            var applied = node.AppliedIndex;
+                            var leading = node.IsLeader;
                             var row = (await ReadAsync(node, path, level, Db, Sql)).Single();
-                            history.Reads.Add(new Observed(id, level, path, node, start, Stopwatch.GetTimestamp(),
-                                (long)row[0], (string)row[1], (long)row[2], (long)row[3], (long)row[4]));
+                            history.Reads.Add(new Observed(id, level, path, node, live.Incarnation(node), start, Stopwatch.GetTimestamp(),
+                                (long)row[0], (string)row[1], (long)row[2], (long)row[3], (long)row[4], applied, node.AppliedIndex, leading));
                         });
                         await Task.Delay(3);
                     }
@@ -492,7 +496,7 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
         {
             var target = history.Acknowledged.Count + 20;
             await Eventually.TrueAsync(() => history.Acknowledged.Count >= target, TimeSpan.FromSeconds(90), $"register writes to go on ({what})");
-            output.WriteLine($"{what}: {history.Acknowledged.Count} register writes acknowledged, {history.Reads.Count} reads");
+            output.WriteLine($"{Stopwatch.GetElapsedTime(Origin).TotalMilliseconds:0} ms, {what}: {history.Acknowledged.Count} register writes acknowledged, {history.Reads.Count} reads");
         }
 
         async Task<Node> LeaderAsync() =>
@@ -519,7 +523,7 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
         live.Remove(victim);
         await cluster.StopNodeAsync(victim.Id);
         await ProgressAsync($"node {victim.Id} crashed while leading");
-        live.Add(await cluster.StartNodeAsync(victim.Id));
+        live.Add(await cluster.StartNodeAsync(victim.Id), live.Incarnation(victim) + 1);
         await ProgressAsync($"node {victim.Id} restarted");
 
         // The leader is cut off while it takes writes and serves reads; the others go on; heal. Then again,
@@ -574,12 +578,13 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
         // On one node, Local and Session reads never go back (nothing speculative is ever shown, then cut).
         foreach (var group in reads.Where(r => r.Level is ReadConsistency.Local or ReadConsistency.Session).GroupBy(r => (r.Reader, r.Node)))
         {
-            long highest = -1;
+            Observed? highest = null;
             foreach (var r in group.OrderBy(r => r.Start))
             {
-                if (r.N < highest)
-                    failures.Add($"{r} went back from #{highest} to #{r.N} on the same node");
-                highest = Math.Max(highest, r.N);
+                if (highest is not null && r.N < highest.N)
+                    failures.Add($"{r} saw #{r.N} after {highest} had seen #{highest.N} on the same node");
+                if (highest is null || r.N > highest.N)
+                    highest = r;
             }
         }
         // Lease and Linearizable reads are linearizable: none misses a write acknowledged, or a state read
@@ -603,8 +608,68 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
         foreach (var level in Levels)
             Assert.True(reads.Count(r => r.Level == level) >= 20, $"only {reads.Count(r => r.Level == level)} {level} reads succeeded");
         Assert.True(history.Acknowledged.Count >= 90, $"only {history.Acknowledged.Count} register writes were acknowledged");
+        if (failures.Count > 0)
+        {
+            foreach (var (id, events) in cluster.Events.OrderBy(e => e.Key))
+                output.WriteLine($"node {id} events:\n  " + string.Join("\n  ", events.Messages.Where(m => !m.Contains("role", StringComparison.OrdinalIgnoreCase) || m.Contains("Leader", StringComparison.Ordinal))));
+        }
         Assert.True(failures.Count == 0, $"{failures.Count} violations:\n" + string.Join("\n", failures.Take(40)));
         Assert.Empty(history.Unexpected);
+    }
+
+    // ---- 4. a node restarting from its data directory ------------------------------------------------
+
+    [Fact]
+    public async Task A_node_restarted_after_a_stop_shows_only_committed_states_and_never_goes_back()
+    {
+        await using var cluster = await LocalCluster.StartAsync(3);
+        var leader = await cluster.WaitForLeaderAsync();
+        // Two rows on two pages, written in turns: every committed state has b = a or b = a - 1.
+        await leader.ExecuteAsync(Db, "CREATE TABLE a (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)");
+        await leader.ExecuteAsync(Db, "CREATE TABLE b (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)");
+        await leader.ExecuteAsync(Db, "INSERT INTO a VALUES (1, 0)");
+        await leader.ExecuteAsync(Db, "INSERT INTO b VALUES (1, 0)");
+        var follower = cluster.Running.First(n => n.Id != leader.Id);
+        var failures = new List<string>();
+        var step = 0;
+        for (var cycle = 0; cycle < 3; cycle++)
+        {
+            // A burst of writes, then the follower stops at once (its durable record lags behind what it applied).
+            for (var i = 0; i < 150; i++, step++)
+                await leader.ExecuteAsync(Db, step % 2 == 0 ? $"UPDATE a SET v = {step / 2 + 1}" : $"UPDATE b SET v = {step / 2 + 1}");
+            var target = leader.AppliedIndex;
+            await Eventually.TrueAsync(() => follower.AppliedIndex >= target, TimeSpan.FromSeconds(30), "the follower to apply the burst");
+            var before = await follower.QueryAsync(Db, "SELECT (SELECT v FROM a), (SELECT v FROM b)", consistency: ReadConsistency.Local);
+            var seenBefore = (long)before.Rows[0][0];
+            await cluster.StopNodeAsync(follower.Id);
+            // Read it from the moment it is back until it caught up, and a little longer.
+            follower = await cluster.StartNodeAsync(follower.Id);
+            var states = new List<(long A, long B, ulong Applied)>();
+            var clock = Stopwatch.StartNew();
+            TimeSpan? caughtUp = null;
+            while (caughtUp is null || clock.Elapsed < caughtUp + TimeSpan.FromMilliseconds(200))
+            {
+                var row = (await follower.QueryAsync(Db, "SELECT (SELECT v FROM a), (SELECT v FROM b)", consistency: ReadConsistency.Local)).Rows[0];
+                states.Add(((long)row[0], (long)row[1], follower.AppliedIndex));
+                if (caughtUp is null && follower.AppliedIndex >= target)
+                    caughtUp = clock.Elapsed;
+                if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                    throw new TimeoutException("The restarted node did not catch up in 30 s.");
+            }
+            var started = cluster.Events[follower.Id].Messages.Last(m => m.StartsWith("4009:", StringComparison.Ordinal));
+            output.WriteLine($"cycle {cycle}: saw a = {seenBefore} before the stop; {started}; {states.Count} reads after, first a = {states[0].A}, lowest a = {states.Min(s => s.A)}");
+            long highest = -1;
+            foreach (var (a, b, applied) in states)
+            {
+                if (b > a || b < a - 1)
+                    failures.Add($"cycle {cycle}: read a = {a}, b = {b} (applied {applied}): no committed state has these together");
+                if (a < highest)
+                    failures.Add($"cycle {cycle}: read a = {a} (applied {applied}) after a = {highest} on the same node");
+                highest = Math.Max(highest, a);
+            }
+        }
+        Assert.True(failures.Count == 0, $"{failures.Count} violations:\n" + string.Join("\n", failures.Take(20)));
+        await ConvergeAsync(cluster, "SELECT (SELECT v FROM a), (SELECT v FROM b)");
     }
 
     // ---- helpers ----------------------------------------------------------------------------------
@@ -879,7 +944,11 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
     private sealed class LiveNodes(IEnumerable<Node> nodes)
     {
         private readonly Lock _lock = new();
+        private readonly ConditionalWeakTable<Node, object> _incarnations = [];
         private Node[] _nodes = [.. nodes];
+
+        /// <summary>1 for a node's first start, 2 after its first restart, ...</summary>
+        public int Incarnation(Node node) => _incarnations.TryGetValue(node, out var n) ? (int)n : 1;
 
         public Node[] All => Volatile.Read(ref _nodes);
 
@@ -896,8 +965,9 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
                 Volatile.Write(ref _nodes, [.. _nodes.Where(n => n != node)]);
         }
 
-        public void Add(Node node)
+        public void Add(Node node, int incarnation)
         {
+            _incarnations.AddOrUpdate(node, incarnation);
             lock (_lock)
                 Volatile.Write(ref _nodes, [.. _nodes, node]);
         }
@@ -905,10 +975,12 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
 
     private sealed record Acked(string Tag, long Start, long End);
 
-    private sealed record Observed(int Reader, ReadConsistency Level, ReadPath Path, Node Node, long Start, long End,
-        long Sum, string Tag, long N, long Count, long Max)
+    private sealed record Observed(int Reader, ReadConsistency Level, ReadPath Path, Node Node, int Incarnation, long Start, long End,
+        long Sum, string Tag, long N, long Count, long Max, ulong AppliedBefore, ulong AppliedAfter, bool Leading)
     {
-        public override string ToString() => $"reader {Reader} ({Level} via {Path} on node {Node.Id})";
+        public override string ToString() =>
+            $"reader {Reader} ({Level} via {Path} on node {Node.Id}#{Incarnation}{(Leading ? " leading" : "")}, "
+            + $"{Stopwatch.GetElapsedTime(Origin, Start).TotalMilliseconds:0}-{Stopwatch.GetElapsedTime(Origin, End).TotalMilliseconds:0} ms, applied {AppliedBefore}-{AppliedAfter})";
     }
 
     /// <summary>What the workload of test 3 did and saw.</summary>
