@@ -99,8 +99,17 @@ internal sealed class LocalDatabases : IDisposable
         catch (SqliteException ex)
         {
             var error = ex.ToRaftSqlException();
-            // A statement text that committed part of itself before failing: those commits still replicate.
-            LocalCommitTracker.Reset();
+            if (LocalCommitTracker.Take().Count > 0)
+            {
+                // A statement text that committed part of itself before failing: those commits replicate on their own.
+                throw new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
+                    $"Part of the statement text committed before it failed ({error.Message}); its outcome is partly unknown.", error);
+            }
+            if (ex.SqliteErrorCode == raw.SQLITE_INTERRUPT)
+            {
+                // Only leadership loss interrupts a write connection; the statement rolled back, nothing of it committed.
+                throw new RaftSqlException(RaftSqlErrorCode.NotLeader, "Leadership was lost while the statement ran; nothing of it was committed.", ex);
+            }
             throw error;
         }
         finally
