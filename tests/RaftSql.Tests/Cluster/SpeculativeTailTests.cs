@@ -619,8 +619,10 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
 
     // ---- 4. a node restarting from its data directory ------------------------------------------------
 
+    /// <summary>A restarted node starts from what its files hold durably (possibly behind what it showed
+    /// before it stopped: the log replays the rest), and from then on shows committed states, in order.</summary>
     [Fact]
-    public async Task A_node_restarted_after_a_stop_shows_only_committed_states_and_never_goes_back()
+    public async Task A_node_restarted_after_a_stop_shows_only_committed_states_in_order_while_it_catches_up()
     {
         await using var cluster = await LocalCluster.StartAsync(3);
         var leader = await cluster.WaitForLeaderAsync();
@@ -649,15 +651,23 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
             TimeSpan? caughtUp = null;
             while (caughtUp is null || clock.Elapsed < caughtUp + TimeSpan.FromMilliseconds(200))
             {
-                var row = (await follower.QueryAsync(Db, "SELECT (SELECT v FROM a), (SELECT v FROM b)", consistency: ReadConsistency.Local)).Rows[0];
-                states.Add(((long)row[0], (long)row[1], follower.AppliedIndex));
+                try
+                {
+                    var row = (await follower.QueryAsync(Db, "SELECT (SELECT v FROM a), (SELECT v FROM b)", consistency: ReadConsistency.Local)).Rows[0];
+                    states.Add(((long)row[0], (long)row[1], follower.AppliedIndex));
+                }
+                catch (RaftSqlException ex) when (ex.Code is RaftSqlErrorCode.SqlError or RaftSqlErrorCode.UnknownDatabase
+                    && (ex.Message.Contains("no such table", StringComparison.Ordinal) || ex.Code == RaftSqlErrorCode.UnknownDatabase))
+                {
+                    states.Add((-1, -1, follower.AppliedIndex)); // a state from before the tables were created
+                }
                 if (caughtUp is null && follower.AppliedIndex >= target)
                     caughtUp = clock.Elapsed;
                 if (clock.Elapsed > TimeSpan.FromSeconds(30))
                     throw new TimeoutException("The restarted node did not catch up in 30 s.");
             }
             var started = cluster.Events[follower.Id].Messages.Last(m => m.StartsWith("4009:", StringComparison.Ordinal));
-            output.WriteLine($"cycle {cycle}: saw a = {seenBefore} before the stop; {started}; {states.Count} reads after, first a = {states[0].A}, lowest a = {states.Min(s => s.A)}");
+            output.WriteLine($"cycle {cycle}: saw a = {seenBefore} before the stop; {started}; {states.Count} reads after, first a = {states[0].A}, lowest a = {states.Min(s => s.A)}, last a = {states[^1].A}");
             long highest = -1;
             foreach (var (a, b, applied) in states)
             {
