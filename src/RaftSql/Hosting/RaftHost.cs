@@ -264,7 +264,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             // A writer waiting for the byte budget holds its database's write lock: free it first.
             ReleaseOwnEntries();
             LeadershipLost?.Invoke();
-            _engine.CutTails(lost);
+            _engine.CutTails(lost, ReadLog);
         }
         if (now.Leader != 0 && now.State != RaftState.Leader)
         {
@@ -336,7 +336,21 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // The log refused it (this node is no longer a voting leader): its frames and everything written
         // on top of them must go before anything else is written or applied.
         LeadershipLost?.Invoke();
-        _engine.CutTail(commit, ProposeFailure(result));
+        _engine.CutTail(commit, ProposeFailure(result), ReadLog);
+    }
+
+    /// <summary>Entries [<paramref name="from"/>, <paramref name="to"/>] from the log, a few at a time.</summary>
+    private IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)> ReadLog(ulong from, ulong to)
+    {
+        for (var next = from; next <= to;)
+        {
+            var entries = _store.Entries(next, to + 1, 4L * 1024 * 1024);
+            if (entries.Count == 0)
+                yield break;
+            foreach (var entry in entries)
+                yield return (entry.Index, entry.Term, entry.Data);
+            next = entries[^1].Index + 1;
+        }
     }
 
     private void ReleaseOwnEntries()
@@ -493,7 +507,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         try
         {
             LeadershipLost?.Invoke();
-            _engine.CutTails(reason);
+            _engine.CutTails(reason, ReadLog);
         }
         catch (Exception ex) when (ex is RaftSqlException or IOException or ObjectDisposedException)
         {

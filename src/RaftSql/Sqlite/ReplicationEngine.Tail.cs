@@ -15,22 +15,31 @@ public sealed partial class ReplicationEngine
     /// in it fail (<paramref name="reason"/> for those that reached the log, NotLeader for the others).
     /// Local writers must have been stopped first: this waits for each database's write lock.
     /// </summary>
-    public void CutTails(RaftSqlException reason)
+    public void CutTails(RaftSqlException reason) => CutTails(reason, readLog: null);
+
+    /// <summary>
+    /// <see cref="CutTails(RaftSqlException)"/>, for a host with a log: chunks of a cut big transaction that
+    /// were already committed and applied (as our own, so only in the tail) are staged again from
+    /// <paramref name="readLog"/> (entries from, to inclusive), because the rest of that transaction may still
+    /// commit under the new leader.
+    /// </summary>
+    public void CutTails(RaftSqlException reason, Func<ulong, ulong, IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)>>? readLog)
     {
         ArgumentNullException.ThrowIfNull(reason);
         foreach (var db in _databases.Values)
         {
-            Cut(db, from: null, reason);
+            Cut(db, from: null, reason, readLog);
         }
     }
 
     /// <summary>The log refused an entry of <paramref name="from"/>: cut it and every later commit of its database.</summary>
-    public void CutTail(LocalCommit from, RaftSqlException reason)
+    public void CutTail(LocalCommit from, RaftSqlException reason,
+        Func<ulong, ulong, IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)>>? readLog = null)
     {
         ArgumentNullException.ThrowIfNull(from);
         if (_databases.TryGetValue(from.Database, out var db))
         {
-            Cut(db, from, reason);
+            Cut(db, from, reason, readLog);
         }
     }
 
@@ -54,7 +63,34 @@ public sealed partial class ReplicationEngine
         }
     }
 
-    private void Cut(ReplicatedDatabase db, LocalCommit? from, RaftSqlException reason)
+    private void Cut(ReplicatedDatabase db, LocalCommit? from, RaftSqlException reason,
+        Func<ulong, ulong, IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)>>? readLog)
+    {
+        // Under the apply gate: the durable record must never see the tail gone and the restaged chunks not yet there.
+        lock (_applyGate)
+        {
+            var restageFrom = CutLocked(db, from, reason);
+            if (restageFrom == 0 || restageFrom > _appliedIndex)
+            {
+                return;
+            }
+            if (readLog is null)
+            {
+                throw new RaftSqlException(RaftSqlErrorCode.CorruptLog,
+                    $"Committed chunks from entry {restageFrom} of {db.Name} were cut and cannot be staged again without the log.");
+            }
+            foreach (var (index, term, data) in readLog(restageFrom, _appliedIndex))
+            {
+                if (!data.IsEmpty && FrameSet.DatabaseOf(data.Span) == db.Name)
+                {
+                    ApplyTo(db, index, term, FrameSet.Decode(data.Span));
+                }
+            }
+        }
+    }
+
+    /// <summary>Cuts the tail; returns the first entry index of a cut commit that the log already holds, or 0.</summary>
+    private ulong CutLocked(ReplicatedDatabase db, LocalCommit? from, RaftSqlException reason)
     {
         db.BeginCut(); // commits admitted before now are refused when their turn to be proposed comes
         // Always take the write lock, even with an empty tail: a writer admitted just before may be between its
@@ -72,7 +108,7 @@ public sealed partial class ReplicationEngine
             taken = db.TakeTail(from, out var mark);
             if (taken.Count == 0)
             {
-                return;
+                return 0;
             }
             try
             {
@@ -93,6 +129,7 @@ public sealed partial class ReplicationEngine
             commit.Fail(commit.AnyProposed ? reason
                 : new RaftSqlException(RaftSqlErrorCode.NotLeader, "The write did not reach the log; nothing of it was committed."));
         }
+        return taken[0].FirstIndex;
     }
 
     /// <summary>Publishes the WAL-index header as it was after frame <paramref name="mark"/> (new change counter,

@@ -301,6 +301,13 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             }
             if (db.Staging is null)
             {
+                if (frames.Sequence != 0 && !frames.IsFinal)
+                {
+                    // The rest of a transaction whose start this node let go (its writer gave up after proposing
+                    // some chunks, so no final entry follows): nothing to publish.
+                    _log.StagingDiscarded(db.Name, frames.TransactionId, $"entry {raftIndex} continues a transaction that was abandoned");
+                    return;
+                }
                 if (frames.Sequence != 0)
                 {
                     throw new RaftSqlException(RaftSqlErrorCode.CorruptLog,

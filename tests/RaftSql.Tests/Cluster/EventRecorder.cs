@@ -26,7 +26,7 @@ internal sealed class EventRecorder : ILoggerFactory, ILogger
         Func<TState, Exception?, string> formatter)
     {
         if (IsEnabled(logLevel))
-            _events.Enqueue((eventId.Id, formatter(state, exception)));
+            _events.Enqueue((eventId.Id, exception is null ? formatter(state, exception) : $"{formatter(state, exception)}: {exception.GetType().Name}: {exception.Message}"));
     }
 
     public void Dispose()
