@@ -62,7 +62,8 @@ internal sealed class LocalDatabases : IDisposable
                 }
                 finally
                 {
-                    RollBackLeftovers(writer.Connection!);
+                    if (writer.Connection is { } connection)
+                        RollBackLeftovers(connection); // null when the node stopped under the writer
                 }
             }, cancellationToken).ConfigureAwait(false);
         }

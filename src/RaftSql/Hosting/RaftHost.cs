@@ -308,7 +308,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     public void Propose(LocalCommit commit, byte[] entry, bool final)
     {
         if (!_uncommitted.TryAcquire(entry.Length, _options.CommitTimeout))
-            throw new RaftSqlException(RaftSqlErrorCode.Timeout, "Too many writes are waiting to commit; the write was not started.");
+            throw new RaftSqlException(RaftSqlErrorCode.Timeout, "Too many writes are waiting to commit; this transaction did not commit.");
         if (_stopped)
         {
             _uncommitted.Release(entry.Length);
@@ -504,6 +504,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         _nextReadRound?.TrySetException(reason);
         _nextReadRound = null;
         while (_appliedWaiters.TryDequeue(out var waiter, out _)) waiter.TrySetException(reason);
+        // A writer waiting for the byte budget holds its database's write lock: free it before the cut.
+        ReleaseOwnEntries();
         try
         {
             LeadershipLost?.Invoke();
@@ -513,7 +515,6 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         {
             HostLog.LoopFailed(_logger, ex);
         }
-        ReleaseOwnEntries();
     }
 
     public async ValueTask DisposeAsync()
