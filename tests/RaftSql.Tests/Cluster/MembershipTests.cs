@@ -48,8 +48,9 @@ public sealed class MembershipTests
         Assert.NotNull(current);
         var spare = cluster.Running.First(n => n.Id != target.Id && n.Id != current.Id);
         await client.AssignAsync(spare.Id, NodeRole.Spare);
-        var members = await client.GetClusterAsync();
-        Assert.Equal(NodeRole.Spare, members.Single(m => m.Id == spare.Id).Role);
+        // The change is applied on the leader when AssignAsync returns; the node the client asks may apply it a moment later.
+        await Eventually.TrueAsync(async () => (await client.GetClusterAsync()).Single(m => m.Id == spare.Id).Role == NodeRole.Spare,
+            TimeSpan.FromSeconds(30), "the cluster view to show the spare");
 
         // Remove the leader itself: it steps down and the others elect a new one.
         var removed = (await client.GetLeaderAsync())!.Id;
