@@ -7,6 +7,10 @@ internal static class ConcurrentReads
 {
     public const int Readers = 16;
 
+    /// <summary>Linearizable readers on a follower: each ReadIndex round (a round trip to the leader and a
+    /// heartbeat round there) is shared by the reads waiting for it, so many readers at once is the use it serves.</summary>
+    public const int LinearizableReaders = 64;
+
     /// <summary>
     /// Runs one loop per reader for <paramref name="duration"/>, each reading random existing row ids
     /// (1..<paramref name="maxId"/>); returns the total reads per second.

@@ -5,7 +5,7 @@ namespace RaftSql.Cli.Bench;
 /// <summary>What the cluster's concurrent read phases measured, in reads per second.</summary>
 /// <param name="FollowerLocal">16 provider connections, Local, on a follower.</param>
 /// <param name="LeaderLease">16 provider connections, Lease, on the leader.</param>
-/// <param name="FollowerLinearizable">16 provider connections, Linearizable, on a follower (ReadIndex rounds shared).</param>
+/// <param name="FollowerLinearizable">64 provider connections, Linearizable, on a follower (ReadIndex rounds shared).</param>
 /// <param name="LeaderUnderWrites">16 provider connections, Local, on the leader while 32 writers run.</param>
 /// <param name="WritesDuringReads">The write transactions per second the 32 writers made meanwhile.</param>
 internal sealed record ClusterReads(double FollowerLocal, double LeaderLease, double FollowerLinearizable,
@@ -40,8 +40,8 @@ internal static class ReadPhases
         var followerLocal = await ProviderAsync(follower, ReadConsistency.Local, duration, maxId).ConfigureAwait(false);
         status.Status($"Cluster: {n} provider readers, Lease, on the leader");
         var leaderLease = await ProviderAsync(leader, ReadConsistency.Lease, duration, maxId).ConfigureAwait(false);
-        status.Status($"Cluster: {n} provider readers, Linearizable, on a follower");
-        var linearizable = await ProviderAsync(follower, ReadConsistency.Linearizable, duration, maxId).ConfigureAwait(false);
+        status.Status($"Cluster: {ConcurrentReads.LinearizableReaders} provider readers, Linearizable, on a follower");
+        var linearizable = await ProviderAsync(follower, ReadConsistency.Linearizable, duration, maxId, ConcurrentReads.LinearizableReaders).ConfigureAwait(false);
 
         status.Status($"Cluster: {n} provider readers, Local, on the leader, while {BenchSettings.ManyWriters} writers run");
         var writes = Workload.WriteAsync(BenchSettings.ManyWriters, duration, ids,
@@ -53,9 +53,10 @@ internal static class ReadPhases
             (await writes.ConfigureAwait(false)).TransactionsPerSecond);
     }
 
-    private static async Task<double> ProviderAsync(Node node, ReadConsistency consistency, TimeSpan duration, long maxId)
+    private static async Task<double> ProviderAsync(Node node, ReadConsistency consistency, TimeSpan duration, long maxId,
+        int count = ConcurrentReads.Readers)
     {
-        var readers = await ProviderReader.OpenManyAsync(node, consistency, ConcurrentReads.Readers).ConfigureAwait(false);
+        var readers = await ProviderReader.OpenManyAsync(node, consistency, count).ConfigureAwait(false);
         try
         {
             return await ConcurrentReads.RunAsync([.. readers.Select(r => (Func<long, Task>)r.ReadAsync)], duration, maxId).ConfigureAwait(false);

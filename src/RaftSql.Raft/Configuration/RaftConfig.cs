@@ -29,6 +29,10 @@ public sealed record RaftConfig
     /// <summary>Upper bound of the entry payload bytes in one append message (at least one entry is always sent).</summary>
     public long MaxBytesPerMessage { get; init; } = 1024 * 1024;
 
+    /// <summary>Leader-confirmation (ReadIndex) heartbeat rounds a leader keeps in flight at once; reads that
+    /// arrive meanwhile share the next round.</summary>
+    public int MaxReadRoundsInFlight { get; init; } = 4;
+
     /// <summary>Proposals are dropped while the leader holds more uncommitted payload bytes than this; 0 = no limit.</summary>
     public long MaxUncommittedBytes { get; init; }
 
@@ -51,6 +55,7 @@ public sealed record RaftConfig
         if (MaxInflightMessages <= 0) throw new ArgumentException("MaxInflightMessages must be positive.", nameof(MaxInflightMessages));
         if (MaxBytesPerMessage <= 0) throw new ArgumentException("MaxBytesPerMessage must be positive.", nameof(MaxBytesPerMessage));
         if (MaxInflightBytes < 0) throw new ArgumentException("MaxInflightBytes must not be negative.", nameof(MaxInflightBytes));
+        if (MaxReadRoundsInFlight <= 0) throw new ArgumentException("MaxReadRoundsInFlight must be positive.", nameof(MaxReadRoundsInFlight));
         if (MaxUncommittedBytes < 0) throw new ArgumentException("MaxUncommittedBytes must not be negative.", nameof(MaxUncommittedBytes));
         if (Random is null) throw new ArgumentException("A random source is required.", nameof(Random));
     }

@@ -54,17 +54,19 @@ public sealed partial class RaftNode
         MaybeStartReadRound();
     }
 
-    /// <summary>Batching: one round at a time; reads arriving meanwhile wait for the next round.</summary>
+    /// <summary>Batching: reads waiting for a round share the next one, which starts at once while fewer than
+    /// MaxReadRoundsInFlight rounds are unconfirmed. A read's round is always sent after the read arrived.</summary>
     private void MaybeStartReadRound()
     {
-        var waiting = false;
+        if (_round - _confirmedRound >= (ulong)_config.MaxReadRoundsInFlight) return;
         foreach (var read in _pendingReads)
         {
-            if (read.Index == 0) continue;
-            if (read.Round != 0) return; // a round is in flight
-            waiting = true;
+            if (read.Index != 0 && read.Round == 0)
+            {
+                BroadcastHeartbeat();
+                return;
+            }
         }
-        if (waiting) BroadcastHeartbeat();
     }
 
     private void BroadcastHeartbeat()

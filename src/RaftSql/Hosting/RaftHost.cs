@@ -26,11 +26,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private readonly Dictionary<ulong, long> _ownEntryBytes = [];
     private readonly ByteBudget _uncommitted = new(UncommittedBudgetBytes);
     private readonly Dictionary<ulong, (ulong Term, TaskCompletionSource Done)> _confChanges = [];
-    private readonly Dictionary<ulong, TaskCompletionSource<ulong>> _reads = [];
+    private readonly ReadRounds _reads = new();
     private readonly PriorityQueue<TaskCompletionSource, ulong> _appliedWaiters = new();
-    private ulong _readSequence;
-    private TaskCompletionSource<ulong>? _nextReadRound;
-    private long _readRoundStarted;
     private ulong _writeBarrier = ulong.MaxValue;
     private ulong _applied;
     private (RaftState State, ulong Leader, ulong Term) _seen;
@@ -184,11 +181,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         foreach (var entry in ready.CommittedEntries)
             Apply(entry);
         foreach (var read in ready.ReadStates)
-        {
-            if (_reads.Remove(read.RequestId, out var tcs))
-                tcs.TrySetResult(read.Index);
-        }
-        StartNextReadRound();
+            _reads.Complete(read.RequestId, read.Index);
+        StartReadRounds();
         _core.Advance(ready);
         if (ready.CommittedEntries.Any(e => e.Type == EntryType.ConfChange) || ready.Snapshot is not null)
         {
@@ -269,12 +263,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         if (now.Leader != 0 && now.State != RaftState.Leader)
         {
             // Reads queued with a leader that is gone would only time out: let their callers retry.
-            var changed = new RaftSqlException(RaftSqlErrorCode.NoLeader, "The leader changed during the read.");
-            foreach (var (_, read) in _reads)
-                read.TrySetException(changed);
-            _reads.Clear();
-            _nextReadRound?.TrySetException(changed);
-            _nextReadRound = null;
+            _reads.FailAll(new RaftSqlException(RaftSqlErrorCode.NoLeader, "The leader changed during the read."));
         }
     }
 
@@ -362,57 +351,31 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     // ---- requests from the node and the gateway ------------------------------------------------
 
-    /// <summary>
-    /// A ReadIndex round: the index a linearizable read must wait for. Reads share rounds: one that arrives
-    /// while a round is in flight joins the next one, which starts after it arrived (joining the current
-    /// round could return an index older than a write acknowledged before the read began).
-    /// </summary>
-    public async Task<ulong> ReadIndexAsync(CancellationToken cancellationToken)
+    /// <summary>A ReadIndex round: the index a linearizable read must wait for (see <see cref="ReadRounds"/>).</summary>
+    public Task<ulong> ReadIndexAsync(CancellationToken cancellationToken)
     {
-        var joined = new TaskCompletionSource<Task<ulong>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(() =>
-        {
-            _nextReadRound ??= new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
-            joined.TrySetResult(_nextReadRound.Task);
-            StartNextReadRound();
-        });
-        var round = await joined.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return await round.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var round = _reads.Join();
+        Post(StartReadRounds);
+        return round.WaitAsync(cancellationToken);
     }
 
     private void OnTick()
     {
         _core.Tick();
-        StartNextReadRound();
+        StartReadRounds();
     }
 
-    /// <summary>On the loop thread: starts the collected round once no round is in flight. A round that got no
-    /// answer within an election timeout (its messages were lost) is failed, so later reads are not stuck behind it.</summary>
-    private void StartNextReadRound()
+    /// <summary>On the loop thread: fails rounds that got no answer within an election timeout (their messages
+    /// were lost), then starts the collected round if fewer than the most are in flight.</summary>
+    private void StartReadRounds()
     {
-        if (_reads.Count > 0 && Environment.TickCount64 - _readRoundStarted > (long)_options.ElectionTimeout.TotalMilliseconds)
-        {
-            var lost = new RaftSqlException(RaftSqlErrorCode.NoLeader, "The read's leader confirmation got no answer.");
-            foreach (var (_, read) in _reads)
-                read.TrySetException(lost);
-            _reads.Clear();
-        }
-        if (_nextReadRound is not { } round || _reads.Count > 0)
+        var now = Environment.TickCount64;
+        _reads.FailExpired(now, (long)_options.ElectionTimeout.TotalMilliseconds,
+            () => new RaftSqlException(RaftSqlErrorCode.NoLeader, "The read's leader confirmation got no answer."));
+        if (!_reads.TryStart(now, out var id))
             return;
-        _readRoundStarted = Environment.TickCount64;
-        _nextReadRound = null;
-        var id = ++_readSequence;
-        if (_core.Leader == 0)
-        {
-            round.TrySetException(NoLeader());
-            return;
-        }
-        _reads[id] = round;
-        if (!_core.ReadIndex(id))
-        {
-            _reads.Remove(id);
-            round.TrySetException(NoLeader());
-        }
+        if (_core.Leader == 0 || !_core.ReadIndex(id))
+            _reads.Fail(id, NoLeader());
     }
 
     /// <summary>Completes once this node has applied <paramref name="index"/>.</summary>
@@ -499,10 +462,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         _admitting = false;
         foreach (var (_, change) in _confChanges) change.Done.TrySetException(reason);
         _confChanges.Clear();
-        foreach (var (_, read) in _reads) read.TrySetException(reason);
-        _reads.Clear();
-        _nextReadRound?.TrySetException(reason);
-        _nextReadRound = null;
+        _reads.FailAll(reason);
         while (_appliedWaiters.TryDequeue(out var waiter, out _)) waiter.TrySetException(reason);
         // A writer waiting for the byte budget holds its database's write lock: free it before the cut.
         ReleaseOwnEntries();

@@ -10,15 +10,14 @@ public class ReadIndexTests
     [Fact]
     public void Reads_waiting_together_are_confirmed_by_one_heartbeat_round()
     {
-        var c = new TestCluster(3);
+        var c = new TestCluster(3, config => config with { MaxReadRoundsInFlight = 1 });
         c.ElectLeader(1);
         c.Propose(1, "x");
         var commit = c[1].Status.Commit;
         c.ClearQueue();
         Assert.True(c[1].ReadIndex(1));
         c.ProcessAll();
-        var round = HeartbeatsQueued(c);
-        Assert.Equal(2, round.Count); // one heartbeat per follower
+        Assert.Equal(2, HeartbeatsQueued(c).Count); // one heartbeat per follower
         Assert.True(c[1].ReadIndex(2));
         Assert.True(c[1].ReadIndex(3));
         c.ProcessAll();
@@ -28,6 +27,25 @@ public class ReadIndexTests
         Assert.Equal([1UL, 2UL, 3UL], c.Hosts[1].ReadStates.Select(r => r.RequestId).Order());
         Assert.All(c.Hosts[1].ReadStates, r => Assert.Equal(commit, r.Index));
         Assert.Equal(4, c.Delivered.Count(m => m.Type == MessageType.Heartbeat)); // two rounds in all
+    }
+
+    [Fact]
+    public void Rounds_overlap_up_to_the_limit_and_later_reads_share_the_next_one()
+    {
+        var c = new TestCluster(3, config => config with { MaxReadRoundsInFlight = 2 });
+        c.ElectLeader(1);
+        c.Propose(1, "x");
+        c.ClearQueue();
+        Assert.True(c[1].ReadIndex(1));
+        Assert.True(c[1].ReadIndex(2)); // its own round, sent after it arrived, while the first is in flight
+        Assert.True(c[1].ReadIndex(3));
+        Assert.True(c[1].ReadIndex(4));
+        c.ProcessAll();
+        Assert.Equal(4, HeartbeatsQueued(c).Count); // two rounds in flight; reads 3 and 4 wait
+
+        c.Stabilize();
+        Assert.Equal([1UL, 2UL, 3UL, 4UL], c.Hosts[1].ReadStates.Select(r => r.RequestId).Order());
+        Assert.Equal(6, c.Delivered.Count(m => m.Type == MessageType.Heartbeat)); // reads 3 and 4 shared the third round
     }
 
     [Fact]
