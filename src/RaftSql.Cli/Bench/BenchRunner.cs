@@ -2,7 +2,8 @@ using Spectre.Console;
 
 namespace RaftSql.Cli.Bench;
 
-/// <summary>Measures the three-node cluster against plain SQLite, in this process, on the same disk.</summary>
+/// <summary>Measures the three-node cluster against plain SQLite on the same disk: in this process, but for
+/// the bulk phase, which runs on three `raftsql node` child processes.</summary>
 internal static class BenchRunner
 {
     public static async Task<BenchFigures> RunAsync(BenchSettings settings, IAnsiConsole console)
@@ -74,9 +75,11 @@ internal static class BenchRunner
             failovers.Add(await Failover.TrialAsync(cluster, clusterIds).ConfigureAwait(false));
         }
 
-        // Last, so the other phases run on a small database and log.
-        status.Status($"Cluster: bulk insert of {settings.BulkMib} MiB in one transaction");
-        var bulk = await BulkPhase.ClusterAsync(cluster, settings.BulkMib).ConfigureAwait(false);
+        // Last, so the other phases run on a small database and log; on three fresh node processes, so that
+        // each node's peak RSS is its own. The in-process nodes stop first (a second dispose does nothing).
+        await cluster.DisposeAsync().ConfigureAwait(false);
+        status.Status($"Cluster: bulk insert of {settings.BulkMib} MiB in one transaction, on three node processes");
+        var bulk = await BulkPhase.ClusterAsync(Path.Combine(root, "bulk"), settings.BulkMib).ConfigureAwait(false);
 
         return new BenchFigures(
             cluster1.TransactionsPerSecond, baseline1.TransactionsPerSecond,

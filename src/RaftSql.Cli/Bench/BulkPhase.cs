@@ -6,18 +6,20 @@ namespace RaftSql.Cli.Bench;
 
 /// <summary>The cluster's bulk load.</summary>
 /// <param name="MibPerSecond">MiB of row payload per second of the statement; 0 when it failed.</param>
-/// <param name="PeakRssMb">The process's peak RSS during the phase, in MiB (see <see cref="PeakRss"/>).</param>
+/// <param name="PeakRssMb">The largest node process's peak RSS, in MiB (VmHWM; see <see cref="ProcessMemory"/>).</param>
 /// <param name="Note">How long it took, or why the figure is 0.</param>
 internal sealed record BulkRun(double MibPerSecond, double PeakRssMb, string Note);
 
 /// <summary>
-/// One autocommit statement inserting at least the configured MiB of random 4000-byte blobs: on the
-/// cluster's leader with <see cref="Node.ExecuteAsync"/> (replicated to three nodes), and in plain
+/// One autocommit statement inserting at least the configured MiB of random 4000-byte blobs: through a
+/// <see cref="ClusterClient"/> on the leader of three `raftsql node` processes, and in plain
 /// SQLite (WAL, synchronous=FULL, SQLite's defaults otherwise, so its auto-checkpoint runs at commit).
 /// </summary>
 internal static class BulkPhase
 {
     private const int RowBytes = 4000;
+    private static readonly TimeSpan ClientTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan AppliedTimeout = TimeSpan.FromMinutes(2);
     private const string CreateTable = "CREATE TABLE IF NOT EXISTS bulk (id INTEGER PRIMARY KEY, v BLOB NOT NULL)";
 
     /// <summary>The same statement in plain SQLite; returns MiB of row payload per second.</summary>
@@ -35,28 +37,30 @@ internal static class BulkPhase
     }
 
     /// <summary>
-    /// Runs the statement on the leader, timed until it returns (once a majority has it), then waits until
-    /// all three nodes applied it, still inside the peak RSS window. A failure of the cluster (e.g.
-    /// MessageTooLarge while transactions over one Raft entry are refused) gives 0 and a note.
+    /// Runs the statement through a <see cref="ClusterClient"/> on the leader of three fresh `raftsql node`
+    /// processes under <paramref name="directory"/>, timed until it returns (once a majority has it), then
+    /// waits until all three applied it and takes each process's peak RSS since it started (VmHWM). A
+    /// failure of the cluster (e.g. a Timeout past the nodes' commit timeout) gives 0 and a note.
     /// </summary>
-    public static async Task<BulkRun> ClusterAsync(BenchCluster cluster, int mib)
+    public static async Task<BulkRun> ClusterAsync(string directory, int mib)
     {
         var rows = Rows(mib);
+        await using var cluster = await ChildCluster.StartAsync(directory, ClientTimeout).ConfigureAwait(false);
         var leader = await cluster.WaitForLeaderAsync().ConfigureAwait(false);
-        await leader.ExecuteAsync(Workload.Database, CreateTable).ConfigureAwait(false);
-        await using var rss = PeakRss.Start();
+        await cluster.Client.ExecuteAsync(Workload.Database, CreateTable).ConfigureAwait(false);
+        var before = cluster.Nodes.ToDictionary(n => n.Member.Id, n => n.Memory().RssMib);
         var clock = Stopwatch.StartNew();
         ExecuteResult result;
         try
         {
-            result = await leader.ExecuteAsync(Workload.Database, Insert(rows)).ConfigureAwait(false);
+            result = await cluster.Client.ExecuteAsync(Workload.Database, Insert(rows)).ConfigureAwait(false);
         }
         catch (RaftSqlException ex)
         {
             var note = ex.Code == RaftSqlErrorCode.MessageTooLarge
                 ? Invariant($"bulk not measured: the cluster refused the {mib} MiB transaction with MessageTooLarge after {clock.Elapsed.TotalSeconds:0.0} s (transactions over one Raft entry are not supported yet)")
                 : Invariant($"bulk failed after {clock.Elapsed.TotalSeconds:0.0} s: {ex.Code}: {ex.Message}");
-            return await FinishAsync(0, note).ConfigureAwait(false);
+            return Finish(0, note);
         }
         var committed = clock.Elapsed;
         var wrongCount = result.RowsAffected == rows ? "" : Invariant($" (but it reported {result.RowsAffected} rows, not {rows})");
@@ -64,20 +68,27 @@ internal static class BulkPhase
         string applied;
         try
         {
-            await cluster.WaitForAllAppliedAsync(result.RaftIndex).ConfigureAwait(false);
+            await cluster.WaitForAllAsync(Workload.Database, "SELECT max(id) FROM bulk", result.LastInsertRowId, AppliedTimeout).ConfigureAwait(false);
             applied = Invariant($"applied by all three after {clock.Elapsed.TotalSeconds:0.0} s");
         }
         catch (TimeoutException)
         {
             applied = Invariant($"not yet applied by all three after {clock.Elapsed.TotalSeconds:0.0} s");
         }
-        return await FinishAsync(PerSecond(rows, committed),
-            Invariant($"bulk: {mib} MiB in one transaction, committed by a majority after {committed.TotalSeconds:0.0} s{wrongCount}, {applied}")).ConfigureAwait(false);
+        if (await cluster.Client.GetLeaderAsync().ConfigureAwait(false) is { } now && now.Id != leader.Id)
+            applied += Invariant($", by then node {now.Id} led");
+        return Finish(PerSecond(rows, committed),
+            Invariant($"bulk: {mib} MiB in one transaction, committed by a majority after {committed.TotalSeconds:0.0} s{wrongCount}, {applied}"));
 
-        async Task<BulkRun> FinishAsync(double mibPerSecond, string note)
+        BulkRun Finish(double mibPerSecond, string note)
         {
-            var peak = await rss.StopAsync().ConfigureAwait(false);
-            return new BulkRun(mibPerSecond, peak, Invariant($"{note}; process RSS {rss.StartMib:0} MiB before, {peak:0} MiB at peak"));
+            var peaks = cluster.Nodes.ToDictionary(n => n.Member.Id, n => n.Memory().PeakMib);
+            var largest = peaks.MaxBy(p => p.Value);
+            var each = cluster.Nodes.Select(n => n.HasExited
+                ? n.Describe()
+                : Invariant($"node {n.Member.Id}{(n.Member.Id == leader.Id ? " (leader)" : "")} {peaks[n.Member.Id]:0} MiB (RSS {before[n.Member.Id]:0} MiB before)"));
+            return new BulkRun(mibPerSecond, largest.Value,
+                Invariant($"{note}; peak RSS (VmHWM) of each node process: {string.Join(", ", each)}; the largest is node {largest.Key}'s"));
         }
     }
 
