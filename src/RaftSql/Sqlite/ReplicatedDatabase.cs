@@ -84,6 +84,10 @@ internal sealed class ReplicatedDatabase : IDisposable
     /// of the state without it until then.</summary>
     public LocalCommit? Unpublished { get; private set; }
 
+    /// <summary>Fault injection for tests: mapping a WAL-index region for which it returns true fails, as when
+    /// the process runs out of memory in the middle of SQLite's commit.</summary>
+    internal Func<int, bool>? ShmMapFault { get; set; }
+
     /// <summary>True while local writes must wait for <see cref="Unpublished"/> to be applied from the log.</summary>
     public bool WritesBlocked => Unpublished is { Committed.IsCompleted: false };
 

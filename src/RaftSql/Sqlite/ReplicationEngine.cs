@@ -33,6 +33,9 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     private ulong _appliedIndex;
     private bool _disposed;
 
+    /// <summary>The open database <paramref name="name"/>, for tests that inject faults into it.</summary>
+    internal ReplicatedDatabase OpenDatabase(string name) => _databases[name];
+
     public ReplicationEngine(EngineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -53,6 +53,102 @@ public class CommitFailureTests
         }
     }
 
+    /// <summary>Inserts rows until SQLite fails a commit after its commit frame (mapping the second WAL-index
+    /// region, past frame 4062, is made to fail): returns the rows that succeeded, the error, and the commit
+    /// the VFS captured and proposed for the failed statement.</summary>
+    private static (long Succeeded, RaftSqlException Error, LocalCommit Proposed) InsertUntilShmMapFails(TestCluster cluster,
+        Func<int, bool>? fault = null)
+    {
+        var db = cluster.Leader.OpenDatabase("db");
+        db.ShmMapFault = fault ?? (region => region >= 1);
+        try
+        {
+            using var connection = cluster.Leader.OpenConnection("db");
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO t(v) VALUES (randomblob(7000))";
+            for (long succeeded = 0; succeeded < 5000; succeeded++)
+            {
+                LocalCommitTracker.Reset();
+                try
+                {
+                    insert.ExecuteNonQuery();
+                }
+                catch (SqliteException ex)
+                {
+                    return (succeeded, ex.ToRaftSqlException(), Assert.Single(LocalCommitTracker.Take()));
+                }
+            }
+            throw new InvalidOperationException("No commit crossed into the second WAL-index region.");
+        }
+        finally
+        {
+            db.ShmMapFault = null;
+        }
+    }
+
+    [Fact]
+    public async Task A_commit_SQLite_fails_after_its_commit_frame_is_applied_from_the_log_before_any_later_write()
+    {
+        // No background checkpoint: the WAL must grow past the first WAL-index region.
+        using var cluster = new TestCluster(followers: 1, maintenance: TimeSpan.FromHours(1));
+        cluster.Execute("db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        cluster.Log.WaitAllApplied();
+        // Nothing commits until SQLite has given up on the failed commit (the common order: a Raft round trip
+        // takes longer than the rest of SQLite's commit).
+        cluster.Log.Held = true;
+        var (succeeded, _, failed) = InsertUntilShmMapFails(cluster);
+        cluster.Log.Held = false;
+
+        // The log's copy commits and is applied on the leader like another leader's entry; the next local write
+        // starts only on top of it.
+        Assert.Equal(failed.FinalIndex, await failed.Committed.WaitAsync(TimeSpan.FromSeconds(60)));
+        cluster.Execute("db", "INSERT INTO t(v) VALUES (x'00')");
+        var files = cluster.CheckpointedFiles("db");
+        Assert.Equal(files[0], files[1]);
+        foreach (var engine in cluster.All)
+        {
+            using var reader = engine.OpenConnection("db", readOnly: true);
+            Assert.Equal(succeeded + 2, Count(reader));
+        }
+    }
+
+    [Fact]
+    public async Task A_commit_SQLite_fails_after_it_was_already_applied_stops_the_database_until_a_restart_replays_it()
+    {
+        using var cluster = new TestCluster(followers: 1, maintenance: TimeSpan.FromHours(1));
+        cluster.Execute("db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        cluster.Log.WaitAllApplied();
+        // The failed commit's entry is committed and applied (as our own: only the commit mark moves) before
+        // SQLite reports the failure: the leader's WAL lacks a committed entry, so the database refuses to go on.
+        var (succeeded, _, failed) = InsertUntilShmMapFails(cluster, region =>
+        {
+            if (region < 1)
+                return false;
+            var last = cluster.Log.LastIndex;
+            Assert.True(SpinWait.SpinUntil(() => cluster.Leader.AppliedIndex >= last, TimeSpan.FromSeconds(60)));
+            return true;
+        });
+        var broken = await Assert.ThrowsAsync<RaftSqlException>(() => failed.Committed.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(RaftSqlErrorCode.CorruptLog, broken.Code);
+
+        // No local write goes on top of the state that lacks it (the next entry applied to it fails the host's
+        // loop, which stops the node); a restart replays the entry from the log.
+        using (var connection = cluster.Leader.OpenConnection("db"))
+        {
+            Assert.Equal(RaftSqlErrorCode.CorruptLog, InsertExpectingFailure(connection, "on top").Code);
+        }
+        cluster.Log.Detach(cluster.Leader);
+        cluster.Leader.Dispose();
+        var restarted = cluster.Start("leader", committer: null);
+        cluster.Log.WaitAllApplied();
+        foreach (var engine in new[] { restarted, cluster.Followers[0] })
+        {
+            using var reader = engine.OpenConnection("db", readOnly: true);
+            Assert.Equal(succeeded + 1, Count(reader));
+            Assert.Equal("ok", TestCluster.Scalar<string>(reader, "PRAGMA integrity_check"));
+        }
+    }
+
     [Fact]
     public void Explicit_transaction_refused_at_commit_rolls_back_and_connection_stays_usable()
     {

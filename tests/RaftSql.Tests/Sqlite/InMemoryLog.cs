@@ -12,6 +12,27 @@ internal sealed class InMemoryLog : IFrameCommitter, IDisposable
     private readonly List<byte[]> _entries = [];
     private readonly List<Applier> _appliers = [];
     private bool _stopped;
+    private bool _held;
+
+    /// <summary>While true, nothing more is committed (applied anywhere): entries only queue up.</summary>
+    public bool Held
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _held;
+            }
+        }
+        set
+        {
+            lock (_gate)
+            {
+                _held = value;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
 
     /// <summary>When set and returning an error, the next commits are refused with it (at admission).</summary>
     public Func<RaftSqlException?>? Refuse { get; set; }
@@ -144,7 +165,7 @@ internal sealed class InMemoryLog : IFrameCommitter, IDisposable
                 ulong index;
                 lock (_log._gate)
                 {
-                    while (!_log._stopped && !Stopped && (ulong)_log._entries.Count <= Applied)
+                    while (!_log._stopped && !Stopped && (_log._held || (ulong)_log._entries.Count <= Applied))
                     {
                         Monitor.Wait(_log._gate);
                     }

@@ -397,6 +397,10 @@ internal sealed unsafe class ReplicationVfs : IDisposable
                 return SqliteApi.IoErrShmSize;
             }
             var state = State<DatabaseFileState>(file);
+            if (state.Database.ShmMapFault?.Invoke(region) == true)
+            {
+                return SqliteApi.IoErrShmMap;
+            }
             if (!state.Mapped)
             {
                 state.Mapped = true;

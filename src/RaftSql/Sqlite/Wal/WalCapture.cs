@@ -84,6 +84,11 @@ internal sealed unsafe class WalCapture
                 throw new RaftSqlException(RaftSqlErrorCode.NotLeader, "This node does not accept local writes.");
             }
             committer.Admit(_db.Name);
+            if (_db.Broken is { } broken)
+            {
+                // Its WAL lacks a committed entry: anything computed on top of it would be laid over that entry.
+                throw broken;
+            }
             if (_db.WritesBlocked)
             {
                 throw new RaftSqlException(RaftSqlErrorCode.Unavailable,
