@@ -293,6 +293,10 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         }
     }
 
+    /// <summary>SQLite failed a committed transaction of ours after its commit frame, when its entry had already
+    /// been applied: this node's WAL lacks a committed entry. Stop the node; a restart replays it from the log.</summary>
+    public void CommitLost(string database, RaftSqlException error) => Post(() => throw error);
+
     /// <summary>Called on SQLite's thread, write lock held: queues the entry for the loop in WAL order.</summary>
     public void Propose(LocalCommit commit, byte[] entry, bool final)
     {

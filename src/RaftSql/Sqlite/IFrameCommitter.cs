@@ -17,4 +17,11 @@ public interface IFrameCommitter
     /// <see cref="LocalCommit.Proposed"/> once the log accepted it; when it is refused, cut the tail
     /// from this commit (<see cref="ReplicationEngine.CutTail"/>). May block for flow control.</summary>
     void Propose(LocalCommit commit, byte[] entry, bool final);
+
+    /// <summary>A transaction of <paramref name="database"/> committed through the log, but SQLite failed after its
+    /// commit frame and it never reached this node's WAL (<paramref name="error"/>). The database takes no more
+    /// local writes; the node must stop and replay the entry from its log at restart.</summary>
+    void CommitLost(string database, RaftSqlException error)
+    {
+    }
 }

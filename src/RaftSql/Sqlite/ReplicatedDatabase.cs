@@ -92,15 +92,16 @@ internal sealed class ReplicatedDatabase : IDisposable
     public bool WritesBlocked => Unpublished is { Committed.IsCompleted: false };
 
     /// <summary>Called on the writer's thread as its write-lock session ends (lock still held): did SQLite
-    /// publish the commit it made? If not, the commit leaves the tail and waits for the log's copy.</summary>
-    public void EndWriteSession(object writer)
+    /// publish the commit it made? If not, the commit leaves the tail and waits for the log's copy; if that copy
+    /// was already applied (as our own), the database is <see cref="Broken"/>, which is returned.</summary>
+    public RaftSqlException? EndWriteSession(object writer)
     {
         LocalCommit last;
         lock (_tail)
         {
             if (_tail.Last is not { } node || node.Value.Writer != writer || node.Value.Published)
             {
-                return;
+                return null;
             }
             last = node.Value;
             if (Index.PublishedSalt1 == last.Salt && Index.PublishedMaxFrame >= last.EndFrame)
@@ -108,7 +109,7 @@ internal sealed class ReplicatedDatabase : IDisposable
                 last.Published = true;
                 if (last.AppliedFinal == 0 || _tail.First != node)
                 {
-                    return;
+                    return null;
                 }
                 _tail.RemoveFirst();
             }
@@ -118,20 +119,21 @@ internal sealed class ReplicatedDatabase : IDisposable
                 Broken = new RaftSqlException(RaftSqlErrorCode.CorruptLog,
                     $"A committed transaction of {Name} did not reach its WAL; restart the node to replay it from the log.");
                 last.Fail(Broken);
-                return;
+                return Broken;
             }
             else if (last.Generation != Generation)
             {
-                return; // a cut is under way: it takes this commit with the rest of the tail
+                return null; // a cut is under way: it takes this commit with the rest of the tail
             }
             else
             {
                 _tail.RemoveLast();
                 Unpublished = last;
-                return;
+                return null;
             }
         }
         last.Complete(last.AppliedFinal);
+        return null;
     }
 
     /// <summary>The log's copy of <see cref="Unpublished"/> was applied at <paramref name="index"/>.</summary>

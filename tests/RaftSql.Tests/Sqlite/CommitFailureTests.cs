@@ -98,6 +98,7 @@ public class CommitFailureTests
         cluster.Log.Held = true;
         var (succeeded, _, failed) = InsertUntilShmMapFails(cluster);
         cluster.Log.Held = false;
+        Assert.Empty(cluster.Log.Lost);
 
         // The log's copy commits and is applied on the leader like another leader's entry; the next local write
         // starts only on top of it.
@@ -130,6 +131,7 @@ public class CommitFailureTests
         });
         var broken = await Assert.ThrowsAsync<RaftSqlException>(() => failed.Committed.WaitAsync(TimeSpan.FromSeconds(60)));
         Assert.Equal(RaftSqlErrorCode.CorruptLog, broken.Code);
+        Assert.Same(broken, Assert.Single(cluster.Log.Lost)); // the host stops the node on it
 
         // No local write goes on top of the state that lacks it (the next entry applied to it fails the host's
         // loop, which stops the node); a restart replays the entry from the log.

@@ -64,6 +64,17 @@ internal sealed class InMemoryLog : IFrameCommitter, IDisposable
         }
     }
 
+    /// <summary>What <see cref="IFrameCommitter.CommitLost"/> reported.</summary>
+    public List<RaftSqlException> Lost { get; } = [];
+
+    public void CommitLost(string database, RaftSqlException error)
+    {
+        lock (_gate)
+        {
+            Lost.Add(error);
+        }
+    }
+
     public void Propose(LocalCommit commit, byte[] entry, bool final)
     {
         lock (_gate)

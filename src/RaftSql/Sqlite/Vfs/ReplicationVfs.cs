@@ -431,7 +431,7 @@ internal sealed unsafe class ReplicationVfs : IDisposable
             }
             if ((flags & SqliteApi.ShmUnlock) != 0 && offset == ShmLockTable.WriteLock && (state.Client.ExclusiveMask & 1) != 0)
             {
-                db.EndWriteSession(state.Client);
+                EndWriteSession(state);
             }
             var cuts = db.Cuts;
             var rc = db.Index.Locks.Apply(state.Client, offset, count, flags);
@@ -472,11 +472,19 @@ internal sealed unsafe class ReplicationVfs : IDisposable
         }
     }
 
+    private static void EndWriteSession(DatabaseFileState state)
+    {
+        if (state.Database.EndWriteSession(state.Client) is { } lost)
+        {
+            state.Vfs.Committer?.CommitLost(state.Database.Name, lost);
+        }
+    }
+
     private static void Detach(DatabaseFileState state)
     {
         if ((state.Client.ExclusiveMask & 1) != 0)
         {
-            state.Database.EndWriteSession(state.Client);
+            EndWriteSession(state);
         }
         state.Database.Index.Locks.ReleaseAll(state.Client);
         if (state.Mapped)
