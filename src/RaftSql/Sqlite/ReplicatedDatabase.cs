@@ -35,9 +35,6 @@ internal sealed class ReplicatedDatabase : IDisposable
     /// <summary>Lock holder for the engine's apply path and tail cuts.</summary>
     public ShmClient ApplyClient { get; } = new();
 
-    /// <summary>Lock holder for snapshots.</summary>
-    public ShmClient SnapshotClient { get; } = new();
-
     /// <summary>Lock holder for the engine's checkpoints.</summary>
     public ShmClient CheckpointClient { get; } = new();
 

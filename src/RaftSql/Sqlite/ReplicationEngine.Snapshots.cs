@@ -18,7 +18,9 @@ public sealed partial class ReplicationEngine
         ArgumentNullException.ThrowIfNull(destination);
         ThrowIfDisposed();
         var held = new List<(ReplicatedDatabase Db, WalIndexHeader Header, uint Backfill, long FileLength)>();
-        var locked = new List<ReplicatedDatabase>();
+        // A lock holder per snapshot and database: snapshots may stream at the same time (to two followers),
+        // and one finishing must not release what another still holds.
+        var locked = new List<(ReplicatedDatabase Db, ShmClient Client)>();
         ulong index;
         try
         {
@@ -33,9 +35,11 @@ public sealed partial class ReplicationEngine
                 foreach (var db in _databases.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
                 {
                     var locks = db.Index.Locks;
-                    locked.Add(db);
-                    if (!locks.Wait(db.SnapshotClient, ShmLockTable.CheckpointLock, 1, exclusive: true, _options.ApplyLockTimeout)
-                        || !locks.Wait(db.SnapshotClient, ShmLockTable.ReadLock(1), 1, exclusive: false, _options.ApplyLockTimeout))
+                    var client = new ShmClient();
+                    locked.Add((db, client));
+                    // The checkpoint lock shared: no checkpoint moves the file, while other snapshots share it.
+                    if (!locks.Wait(client, ShmLockTable.CheckpointLock, 1, exclusive: false, _options.ApplyLockTimeout)
+                        || !locks.Wait(client, ShmLockTable.ReadLock(1), 1, exclusive: false, _options.ApplyLockTimeout))
                     {
                         throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"Database {db.Name} stayed busy.");
                     }
@@ -71,9 +75,9 @@ public sealed partial class ReplicationEngine
         }
         finally
         {
-            foreach (var db in locked)
+            foreach (var (db, client) in locked)
             {
-                db.Index.Locks.ReleaseAll(db.SnapshotClient);
+                db.Index.Locks.ReleaseAll(client);
             }
         }
     }

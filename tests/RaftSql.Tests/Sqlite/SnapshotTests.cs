@@ -56,6 +56,67 @@ public class SnapshotTests
     }
 
     [Fact]
+    public async Task A_snapshot_that_finishes_does_not_let_a_checkpoint_under_another_still_streaming()
+    {
+        using var cluster = new TestCluster(followers: 0, maintenance: TimeSpan.FromHours(1));
+        cluster.Execute("a", "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        for (var i = 0; i < 50; i++)
+        {
+            cluster.Execute("a", "INSERT INTO t(v) VALUES (randomblob(3000))");
+        }
+        cluster.Log.WaitAllApplied();
+
+        // The first snapshot stalls on its first write (a slow follower), holding its locks.
+        using var stalled = new StallingStream();
+        var first = Task.Run(() => cluster.Leader.WriteSnapshot(stalled));
+        Assert.True(stalled.Started.Wait(TimeSpan.FromSeconds(60)));
+        using (var second = new MemoryStream())
+        {
+            cluster.Leader.WriteSnapshot(second);
+        }
+
+        cluster.Execute("a", "UPDATE t SET v = randomblob(3000)");
+        cluster.Log.WaitAllApplied();
+        Assert.False(cluster.Leader.Checkpoint("a")); // the file must stay still under the first snapshot
+
+        stalled.Release.Set();
+        var index = await first.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(cluster.Leader.Checkpoint("a"));
+        var fresh = cluster.Start("fresh", committer: null, attach: false);
+        stalled.Position = 0;
+        Assert.Equal(index, fresh.InstallSnapshot(stalled));
+        cluster.Log.Attach(fresh, index);
+        cluster.Log.WaitAllApplied();
+        var files = cluster.CheckpointedFiles("a");
+        Assert.All(files, f => Assert.True(files[0].AsSpan().SequenceEqual(f), "the installed snapshot differs"));
+    }
+
+    /// <summary>A memory stream whose first write waits until released.</summary>
+    private sealed class StallingStream : MemoryStream
+    {
+        public ManualResetEventSlim Started { get; } = new();
+        public ManualResetEventSlim Release { get; } = new();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Stall();
+            base.Write(buffer, offset, count);
+        }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Stall();
+            base.Write(buffer);
+        }
+
+        private void Stall()
+        {
+            Started.Set();
+            Release.Wait(TimeSpan.FromSeconds(60));
+        }
+    }
+
+    [Fact]
     public void Corrupt_snapshot_is_refused_with_a_typed_error()
     {
         using var cluster = new TestCluster(followers: 0);

@@ -19,6 +19,7 @@ internal sealed unsafe class WalIndex : IDisposable
     private const int HashMultiplier = 383;
 
     private readonly List<IntPtr> _regions = [];
+    private IntPtr[] _mapped = [];
     private readonly object _gate = new();
     private int _mappedClients;
 
@@ -27,6 +28,13 @@ internal sealed unsafe class WalIndex : IDisposable
     /// <summary>xShmMap: the address of region <paramref name="index"/>, allocating it when asked to.</summary>
     public byte* Map(int index, bool extend)
     {
+        // Regions never move or go away before Dispose: every read of the header (each read transaction)
+        // finds its region without taking the lock.
+        var mapped = Volatile.Read(ref _mapped);
+        if (index < mapped.Length)
+        {
+            return (byte*)mapped[index];
+        }
         lock (_gate)
         {
             while (_regions.Count <= index)
@@ -39,6 +47,7 @@ internal sealed unsafe class WalIndex : IDisposable
                 NativeMemory.Clear(region, RegionSize);
                 _regions.Add((IntPtr)region);
             }
+            Volatile.Write(ref _mapped, [.. _regions]);
             return (byte*)_regions[index];
         }
     }
@@ -217,6 +226,7 @@ internal sealed unsafe class WalIndex : IDisposable
                 NativeMemory.AlignedFree((void*)region);
             }
             _regions.Clear();
+            Volatile.Write(ref _mapped, []);
         }
     }
 }
