@@ -85,6 +85,12 @@ public sealed class Node : IAsyncDisposable
             throw new InvalidOperationException("A node can be started once.");
         cancellationToken.ThrowIfCancellationRequested();
 
+        // The address first: a second process given a running node's address must stop before it opens (and
+        // repairs) anything in a data directory that may be that node's.
+        var transport = new TransportOptions { MaxMessageSize = _options.MaxMessageSize };
+        _server = new TransportServer(ParseBindEndPoint(_options.BindAddress ?? _options.Address), _options.Id, transport, _loggerFactory);
+        _server.Bind();
+
         var root = Path.GetFullPath(_options.DataDirectory);
         Directory.CreateDirectory(root);
         StagedSnapshot.Sweep(Path.Combine(root, "snapshots"));
@@ -97,7 +103,6 @@ public sealed class Node : IAsyncDisposable
             store.Bootstrap([.. _options.InitialCluster.Select(m => new Raft.Member(m.Id, WireMapper.ToMemberRole(m.Role), m.Address))]);
         }
 
-        var transport = new TransportOptions { MaxMessageSize = _options.MaxMessageSize };
         var network = new PeerNetwork(_options.Id, _options.Address, transport, _options.Faults, _loggerFactory);
         foreach (var member in _options.InitialCluster)
             network.Learn(member.Id, member.Address);
@@ -116,7 +121,6 @@ public sealed class Node : IAsyncDisposable
         _router = new RequestRouter(_host, _databases, _leaderLink, _options);
         var services = _services = new NodeServices(_options, _host, _databases, _router);
 
-        _server = new TransportServer(ParseBindEndPoint(_options.BindAddress ?? _options.Address), _options.Id, transport, _loggerFactory);
         _server.Register(ProtocolKind.Peer, _host.ServePeerAsync);
         var sessionLogger = _loggerFactory.CreateLogger<ClientSession>();
         _server.Register(ProtocolKind.Client, (connection, stopping) => ClientSession.ServeAsync(connection, services, sessionLogger, stopping));

@@ -45,4 +45,7 @@ public enum RaftSqlErrorCode
 
     /// <summary>The node could not be reached.</summary>
     Unavailable = 14,
+
+    /// <summary>The node cannot listen on its address: another process (often a running node) already does.</summary>
+    AddressInUse = 15,
 }

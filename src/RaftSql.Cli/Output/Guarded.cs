@@ -16,7 +16,7 @@ internal static class Guarded
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            // E.g. the port is already taken.
+            // E.g. a host name in an address that does not resolve.
             await console.Error.WriteLineAsync($"error: {ex.SocketErrorCode}: {ex.Message}").ConfigureAwait(false);
             return ExitCodes.OperationFailed;
         }

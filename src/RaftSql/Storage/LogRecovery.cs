@@ -6,10 +6,11 @@ namespace RaftSql.Storage;
 /// Opens the segment files of a log directory and reconciles them with the compaction point: segments wholly at
 /// or below it are deleted (an interrupted compaction or snapshot install), and if the log holds the point's index
 /// with another term, everything after it is stale (an interrupted snapshot install) and is dropped.
+/// The <see cref="SyncedMark"/> says how much of the last segment must be intact (see <see cref="SegmentRecovery"/>).
 /// </summary>
 internal static class LogRecovery
 {
-    public static List<Segment> OpenSegments(string directory, CompactionPoint point, ILogger logger)
+    public static List<Segment> OpenSegments(string directory, CompactionPoint point, SyncedMark mark, ILogger logger)
     {
         var found = new List<(ulong FirstIndex, string Path)>();
         foreach (string path in Directory.EnumerateFiles(directory))
@@ -21,6 +22,12 @@ internal static class LogRecovery
         }
 
         found.Sort((a, b) => a.FirstIndex.CompareTo(b.FirstIndex));
+        SyncedPoint synced = mark.Current;
+        if (synced.Length > 0 && (found.Count == 0 || synced.Segment > found[^1].FirstIndex))
+        {
+            throw StorageErrors.Corrupt(Segment.PathFor(directory, synced.Segment), $"the file is missing but {synced.Length} bytes of it were synced");
+        }
+
         var segments = new List<Segment>(found.Count);
         try
         {
@@ -35,10 +42,12 @@ internal static class LogRecovery
                         $"segment starts at index {segment.FirstIndex} but the previous one ends at {segments[i - 1].LastIndex}");
                 }
 
-                term = SegmentRecovery.Scan(segment, term, isLastSegment: i == found.Count - 1, logger);
+                bool isLast = i == found.Count - 1;
+                long syncedLength = isLast && synced.Segment == segment.FirstIndex ? synced.Length : 0;
+                term = SegmentRecovery.Scan(segment, term, isLast, syncedLength, logger);
             }
 
-            ReconcileWithPoint(segments, point, logger);
+            ReconcileWithPoint(segments, point, mark, logger);
             return segments;
         }
         catch
@@ -48,11 +57,12 @@ internal static class LogRecovery
         }
     }
 
-    private static void ReconcileWithPoint(List<Segment> segments, CompactionPoint point, ILogger logger)
+    private static void ReconcileWithPoint(List<Segment> segments, CompactionPoint point, SyncedMark mark, ILogger logger)
     {
         int deleted = 0;
         while (segments.Count > 0 && segments[0].LastIndex <= point.Index)
         {
+            mark.Clear(); // the mark may name this segment; it must never name a deleted one
             segments[0].Delete();
             segments.RemoveAt(0);
             deleted++;
@@ -77,6 +87,7 @@ internal static class LogRecovery
         // Here the first segment holds the point's index (its first index is at most point + 1 and its last above the point).
         if (segments[0].FirstIndex <= point.Index && segments[0].TermOf(point.Index) != point.Term)
         {
+            mark.Clear();
             while (segments.Count > 1)
             {
                 segments[^1].Delete();

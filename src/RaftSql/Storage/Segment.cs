@@ -41,9 +41,11 @@ internal sealed class Segment : IDisposable
 
     public static Segment Create(string directory, ulong firstIndex)
     {
-        string path = Path.Combine(directory, FileNameFor(firstIndex));
+        string path = PathFor(directory, firstIndex);
         return new Segment(path, firstIndex, OpenHandle(path, FileMode.Create));
     }
+
+    public static string PathFor(string directory, ulong firstIndex) => Path.Combine(directory, FileNameFor(firstIndex));
 
     public static Segment OpenExisting(string path, ulong firstIndex) => new(path, firstIndex, OpenHandle(path, FileMode.Open));
 

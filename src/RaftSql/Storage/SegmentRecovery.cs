@@ -3,18 +3,30 @@ using Microsoft.Extensions.Logging;
 namespace RaftSql.Storage;
 
 /// <summary>
-/// Rebuilds a segment's index from its file on open. A damaged record in the last segment with nothing valid
-/// after it is a torn write from a crash: the tail is cut off. Anything else (damage in an older segment, a
-/// damaged record followed by a valid one, a well-formed record out of sequence) is reported as corruption.
+/// Rebuilds a segment's index from its file on open. Only the last segment can hold a torn write (a full segment
+/// is synced before the next one starts), and only beyond the length recorded as synced (<see cref="SyncedMark"/>).
+/// A power loss may write unsynced pages in any order, so damage there may be followed by intact records; the tail
+/// is cut from the first damaged record. That never drops an acknowledged record after a crash: a record is
+/// acknowledged only once its fsync returned, and a crash does not damage synced bytes. (The mark may lag the last
+/// fsync, which only lets media damage to the last synced batches pass for a torn tail.)
+/// Damage within the synced length, in an older segment, or a well-formed record out of sequence is corruption.
 /// </summary>
 internal static class SegmentRecovery
 {
     private enum Check { Valid, Torn, BadLength, BadChecksum, WrongIndex, TermWentBack }
 
-    /// <summary>Indexes every record of <paramref name="segment"/>; returns the term of its last record (or <paramref name="previousTerm"/>).</summary>
-    public static ulong Scan(Segment segment, ulong previousTerm, bool isLastSegment, ILogger logger)
+    /// <summary>
+    /// Indexes every record of <paramref name="segment"/>; returns the term of its last record (or <paramref name="previousTerm"/>).
+    /// <paramref name="syncedLength"/> is how many bytes of a last segment are known durable (0 for older segments).
+    /// </summary>
+    public static ulong Scan(Segment segment, ulong previousTerm, bool isLastSegment, long syncedLength, ILogger logger)
     {
         long fileLength = RandomAccess.GetLength(segment.Handle);
+        if (fileLength < syncedLength)
+        {
+            throw StorageErrors.Corrupt(segment.FilePath, fileLength, $"the file ends here but {syncedLength} bytes of it were synced");
+        }
+
         var window = new FileWindow(segment.Handle, fileLength);
         long offset = 0;
         ulong term = previousTerm;
@@ -36,14 +48,13 @@ internal static class SegmentRecovery
                 throw StorageErrors.Corrupt(segment.FilePath, offset, reason);
             }
 
-            long? validAfter = FindValidRecordAfter(window, offset, expectedIndex - 1, term);
-            if (validAfter is long next)
+            if (offset < syncedLength)
             {
-                throw StorageErrors.Corrupt(segment.FilePath, offset, $"{reason}, yet a valid record follows at offset {next}");
+                throw StorageErrors.Corrupt(segment.FilePath, offset, $"{reason}, within the {syncedLength} bytes that were synced");
             }
 
             segment.TruncateTail(offset);
-            StorageLog.TornTailTruncated(logger, segment.FilePath, offset, fileLength - offset, reason);
+            StorageLog.TornTailTruncated(logger, segment.FilePath, offset, fileLength - offset, $"{reason}, beyond the {syncedLength} bytes last known synced");
             break;
         }
 
@@ -85,39 +96,6 @@ internal static class SegmentRecovery
         }
 
         return term < minTerm ? Check.TermWentBack : Check.Valid;
-    }
-
-    /// <summary>
-    /// Looks for any intact record after a damaged one, at every byte offset (the damaged length field cannot
-    /// be trusted to say where the next record starts). Cheap filters (plausible length, index and term)
-    /// run before the checksum, so a zero-filled or torn tail is dismissed quickly.
-    /// </summary>
-    private static long? FindValidRecordAfter(FileWindow window, long damagedOffset, ulong lastGoodIndex, ulong lastGoodTerm)
-    {
-        ulong maxIndex = lastGoodIndex + 1 + (ulong)((window.FileLength - damagedOffset) / RecordFormat.HeaderSize);
-        for (long candidate = damagedOffset + 1; candidate + RecordFormat.HeaderSize <= window.FileLength; candidate++)
-        {
-            ReadOnlySpan<byte> header = window.Read(candidate, RecordFormat.HeaderSize);
-            int bodyLength = RecordFormat.ReadBodyLength(header);
-            if (bodyLength < 0 || candidate + RecordFormat.PrefixSize + bodyLength > window.FileLength)
-            {
-                continue;
-            }
-
-            ulong index = RecordFormat.ReadIndex(header);
-            if (index <= lastGoodIndex || index > maxIndex || RecordFormat.ReadTerm(header) < lastGoodTerm)
-            {
-                continue;
-            }
-
-            ReadOnlySpan<byte> encoded = window.Read(candidate, RecordFormat.PrefixSize + bodyLength);
-            if (RecordFormat.ReadStoredChecksum(encoded) == RecordFormat.Checksum(encoded))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 
     private static string Describe(Check check, ulong expectedIndex) => check switch

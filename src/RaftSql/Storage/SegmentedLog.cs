@@ -14,8 +14,9 @@ namespace RaftSql.Storage;
 /// </para>
 /// <para>
 /// Durability: <see cref="Append"/> hands records to the OS; only <see cref="Sync"/> makes them durable
-/// (one fsync per batch). After an I/O error the log refuses further use until reopened, because its
-/// in-memory index may no longer match the files; reopening repairs a torn tail.
+/// (one fsync per batch) and records how far it got in a <see cref="SyncedMark"/>. After an I/O error the log
+/// refuses further use until reopened, because its in-memory index may no longer match the files; reopening cuts
+/// a torn tail beyond the synced length and refuses damage within it.
 /// </para>
 /// </summary>
 public sealed class SegmentedLog : IDisposable
@@ -25,6 +26,7 @@ public sealed class SegmentedLog : IDisposable
     private readonly object _gate = new();
     private readonly List<Segment> _segments; // ascending by first index; the last one is the active segment
     private readonly string _pointPath;
+    private readonly SyncedMark _synced;
     private readonly long _segmentBytes;
     private readonly ILogger _logger;
     private CompactionPoint _point;
@@ -34,10 +36,12 @@ public sealed class SegmentedLog : IDisposable
     private bool _disposed;
     private int _writerActive;
 
-    private SegmentedLog(string directory, List<Segment> segments, CompactionPoint point, ulong lastIndex, long segmentBytes, ILogger logger)
+    private SegmentedLog(string directory, List<Segment> segments, SyncedMark synced, CompactionPoint point, ulong lastIndex,
+        long segmentBytes, ILogger logger)
     {
         DirectoryPath = directory;
         _segments = segments;
+        _synced = synced;
         _pointPath = Path.Combine(directory, CompactionPointFile.FileName);
         _point = point;
         _lastIndex = lastIndex;
@@ -97,9 +101,20 @@ public sealed class SegmentedLog : IDisposable
         Directory.CreateDirectory(directory);
 
         CompactionPoint point = CompactionPointFile.Load(Path.Combine(directory, CompactionPointFile.FileName));
-        List<Segment> segments = LogRecovery.OpenSegments(directory, point, logger);
+        var synced = SyncedMark.Open(directory);
+        List<Segment> segments;
+        try
+        {
+            segments = LogRecovery.OpenSegments(directory, point, synced, logger);
+        }
+        catch
+        {
+            synced.Dispose();
+            throw;
+        }
+
         ulong lastIndex = segments.Count > 0 ? Math.Max(point.Index, segments[^1].LastIndex) : point.Index;
-        var log = new SegmentedLog(directory, segments, point, lastIndex, options.SegmentBytes, logger);
+        var log = new SegmentedLog(directory, segments, synced, point, lastIndex, options.SegmentBytes, logger);
         StorageLog.Opened(logger, directory, point.Index + 1, lastIndex, segments.Count);
         return log;
     }
@@ -205,6 +220,7 @@ public sealed class SegmentedLog : IDisposable
         using WriterScope _ = EnterWriter();
         List<Segment> dirty;
         bool directoryDirty;
+        SyncedPoint reached;
         lock (_gate)
         {
             ThrowIfUnusable();
@@ -212,6 +228,7 @@ public sealed class SegmentedLog : IDisposable
             dirty.ForEach(s => s.Dirty = false);
             directoryDirty = _directoryDirty;
             _directoryDirty = false;
+            reached = ActivePoint();
         }
 
         // Outside the lock so readers are not held up by the fsync; only this (single) writer can close handles.
@@ -226,6 +243,8 @@ public sealed class SegmentedLog : IDisposable
             {
                 AtomicFile.FsyncDirectory(DirectoryPath);
             }
+
+            _synced.Record(reached);
         });
     }
 
@@ -286,6 +305,7 @@ public sealed class SegmentedLog : IDisposable
             {
                 // Point first, then segments newest first: whatever a crash leaves behind is a prefix of the old
                 // log, which reopening reconciles with the point (see LogRecovery).
+                _synced.Clear();
                 CompactionPointFile.Save(_pointPath, point);
                 _point = point;
                 for (int i = _segments.Count - 1; i >= 0; i--)
@@ -316,6 +336,7 @@ public sealed class SegmentedLog : IDisposable
 
             _disposed = true;
             _segments.ForEach(s => s.Dispose());
+            _synced.Dispose();
         }
     }
 
@@ -374,6 +395,8 @@ public sealed class SegmentedLog : IDisposable
     /// </summary>
     private void TruncateFrom(ulong index)
     {
+        // The mark may vouch for bytes about to go; rewritten records must count as unsynced until the next Sync.
+        _synced.Clear();
         bool deleted = false;
         while (_segments.Count > 0 && _segments[^1].FirstIndex > index)
         {
@@ -388,6 +411,7 @@ public sealed class SegmentedLog : IDisposable
             segment.TruncateFrom(index);
             RandomAccess.FlushToDisk(segment.Handle);
             segment.Dirty = false;
+            _synced.Record(ActivePoint()); // what is left of it was just made durable
         }
 
         if (deleted)
@@ -444,6 +468,8 @@ public sealed class SegmentedLog : IDisposable
             next = end;
         }
     }
+
+    private SyncedPoint ActivePoint() => _segments.Count > 0 ? new(_segments[^1].FirstIndex, _segments[^1].Length) : default;
 
     private Segment ActiveSegmentFor(ulong index, int recordSize)
     {

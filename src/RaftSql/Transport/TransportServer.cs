@@ -44,7 +44,7 @@ internal sealed class TransportServer : IAsyncDisposable
     /// <summary>Registers the handler for one protocol kind; call before <see cref="Start"/>.</summary>
     public void Register(ProtocolKind kind, ConnectionHandler handler)
     {
-        if (_listener is not null)
+        if (_acceptLoop is not null)
         {
             throw new InvalidOperationException("Register handlers before starting the server.");
         }
@@ -52,31 +52,33 @@ internal sealed class TransportServer : IAsyncDisposable
         _handlers[kind] = handler;
     }
 
-    public void Start()
+    /// <summary>
+    /// Takes the port (connections wait in the backlog until <see cref="Start"/>), so a node can claim its address
+    /// before it opens anything else. Idempotent.
+    /// </summary>
+    /// <exception cref="RaftSqlException">AddressInUse when another socket listens there (Unavailable for other failures).</exception>
+    public void Bind()
     {
         if (_listener is not null)
+        {
+            return;
+        }
+
+        _listener = ListenSocket.Open(_bindEndPoint, backlog: 512);
+        _localEndPoint = (IPEndPoint)_listener.LocalEndPoint!;
+        TransportLog.Listening(_logger, _nodeId, LocalEndPoint);
+    }
+
+    /// <summary>Binds if <see cref="Bind"/> was not called, then starts accepting connections.</summary>
+    public void Start()
+    {
+        if (_acceptLoop is not null)
         {
             throw new InvalidOperationException("The server is already started.");
         }
 
-        var listener = new Socket(_bindEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            // Lets a restarted node bind its port again while old connections sit in TIME_WAIT.
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Bind(_bindEndPoint);
-            listener.Listen(512);
-        }
-        catch (SocketException ex)
-        {
-            listener.Dispose();
-            throw new RaftSqlException(RaftSqlErrorCode.Unavailable, $"Cannot listen on {_bindEndPoint}: {ex.Message}", ex);
-        }
-
-        _listener = listener;
-        _localEndPoint = (IPEndPoint)listener.LocalEndPoint!;
-        TransportLog.Listening(_logger, _nodeId, LocalEndPoint);
-        _acceptLoop = AcceptLoopAsync(listener);
+        Bind();
+        _acceptLoop = AcceptLoopAsync(_listener!);
     }
 
     /// <summary>Stops accepting, closes every connection and waits for all handlers to return.</summary>
@@ -89,7 +91,12 @@ internal sealed class TransportServer : IAsyncDisposable
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         _listener.Dispose();
-        await _acceptLoop!.ConfigureAwait(false);
+        if (_acceptLoop is null)
+        {
+            return; // bound, never started
+        }
+
+        await _acceptLoop.ConfigureAwait(false);
         foreach (Connection connection in _connections.Keys)
         {
             connection.Abort();

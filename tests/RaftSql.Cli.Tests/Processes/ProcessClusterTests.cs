@@ -78,6 +78,25 @@ public sealed class ProcessClusterTests : IDisposable
         Assert.Equal(7L, kept.Scalar);
     }
 
+    [Fact]
+    public async Task A_node_started_on_a_live_node_s_address_exits_with_AddressInUse()
+    {
+        _addresses[1] = $"127.0.0.1:{FreePorts.Take(1)[0]}";
+        StartNode(1, withCluster: false);
+        await using (var client = new ClusterClient([_addresses[1]], TimeSpan.FromSeconds(10)))
+            await WaitForLeaderAsync(client, exceptId: null);
+
+        var twinData = Path.Combine(_root, "twin");
+        using var twin = NodeProcess.Start("--id", "2", "--address", _addresses[1], "--data", twinData);
+        await twin.WaitForExitAsync(Patience);
+
+        Assert.Equal(1, twin.ExitCode);
+        Assert.Contains($"error: AddressInUse: ", twin.Output, StringComparison.Ordinal);
+        Assert.Contains(_addresses[1], twin.Output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(twinData), "the twin created its data directory");
+        Assert.False(_processes[1].HasExited);
+    }
+
     /// <summary>Writes rows 1, 2, 3, ... and records those the cluster acknowledged; failed ones are left out.</summary>
     private static async Task WriteStreamAsync(ClusterClient client, List<long> acknowledged, CancellationToken stop)
     {

@@ -14,12 +14,12 @@ public class RecoveryTests
     public void A_tail_cut_at_any_offset_is_truncated_to_the_last_whole_record()
     {
         using var source = new TempDirectory();
-        WriteLog(source.Path, count: 5);
+        WriteLog(source.Path, count: 5, unsynced: 5);
         byte[] full = File.ReadAllBytes(source.SegmentFiles().Single());
 
         for (int cut = 0; cut < full.Length; cut++)
         {
-            using var dir = new TempDirectory();
+            using var dir = CopyOf(source);
             string segment = dir.File(Path.GetFileName(source.SegmentFiles().Single()));
             File.WriteAllBytes(segment, full.AsSpan(0, cut).ToArray());
             var logger = new CapturingLogger();
@@ -40,13 +40,13 @@ public class RecoveryTests
     public void A_flipped_bit_anywhere_in_the_last_record_drops_only_that_record()
     {
         using var source = new TempDirectory();
-        WriteLog(source.Path, count: 5);
+        WriteLog(source.Path, count: 5, unsynced: 1);
         string name = Path.GetFileName(source.SegmentFiles().Single());
         byte[] full = File.ReadAllBytes(source.File(name));
 
         for (int offset = 4 * RecordBytes; offset < full.Length; offset++)
         {
-            using var dir = new TempDirectory();
+            using var dir = CopyOf(source);
             File.WriteAllBytes(dir.File(name), FlipBit(full, offset));
             var logger = new CapturingLogger();
 
@@ -68,7 +68,7 @@ public class RecoveryTests
 
         for (int offset = 2 * RecordBytes; offset < 3 * RecordBytes; offset++)
         {
-            using var dir = new TempDirectory();
+            using var dir = CopyOf(source);
             File.WriteAllBytes(dir.File(name), FlipBit(full, offset));
 
             var error = Assert.Throws<RaftSqlException>(() => SegmentedLog.Open(dir.Path));
@@ -103,7 +103,7 @@ public class RecoveryTests
     public void A_last_record_partly_overwritten_with_zeros_is_dropped()
     {
         using var dir = new TempDirectory();
-        WriteLog(dir.Path, count: 5);
+        WriteLog(dir.Path, count: 5, unsynced: 1);
         string segment = dir.SegmentFiles().Single();
         using (var stream = new FileStream(segment, FileMode.Open))
         {
@@ -145,7 +145,7 @@ public class RecoveryTests
     public void A_repaired_log_reopens_cleanly()
     {
         using var dir = new TempDirectory();
-        WriteLog(dir.Path, count: 5);
+        WriteLog(dir.Path, count: 5, unsynced: 1);
         string segment = dir.SegmentFiles().Single();
         using (var stream = new FileStream(segment, FileMode.Open))
         {
@@ -163,10 +163,32 @@ public class RecoveryTests
         SegmentedLogTests.AssertLog(reopened, [.. Records(1, 4, term: 1), .. Records(5, 7, term: 2)]);
     }
 
-    private static void WriteLog(string directory, int count, long segmentBytes = SegmentedLogOptions.DefaultSegmentBytes)
+    /// <summary>Writes records 1..count, syncing all but the last <paramref name="unsynced"/>: the ones a crash may tear.</summary>
+    private static void WriteLog(string directory, int count, int unsynced = 0, long segmentBytes = SegmentedLogOptions.DefaultSegmentBytes)
     {
         using var log = SegmentedLog.Open(directory, new SegmentedLogOptions { SegmentBytes = segmentBytes });
-        AppendAndSync(log, Records(1, (ulong)count, term: 1, PayloadBytes));
+        ulong synced = (ulong)(count - unsynced);
+        if (synced > 0)
+        {
+            AppendAndSync(log, Records(1, synced, term: 1, PayloadBytes));
+        }
+
+        if (unsynced > 0)
+        {
+            log.Append(Records(synced + 1, (ulong)count, term: 1, PayloadBytes));
+        }
+    }
+
+    /// <summary>A copy of every file of a closed log, so a test can damage it without touching the original.</summary>
+    private static TempDirectory CopyOf(TempDirectory source)
+    {
+        var copy = new TempDirectory();
+        foreach (string file in Directory.GetFiles(source.Path))
+        {
+            File.Copy(file, copy.File(Path.GetFileName(file)));
+        }
+
+        return copy;
     }
 
     private static byte[] FlipBit(byte[] bytes, int offset)

@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+
+namespace RaftSql.Storage;
+
+/// <summary>How many bytes of segment <paramref name="Segment"/> (its first index) an fsync is known to have covered.</summary>
+internal readonly record struct SyncedPoint(ulong Segment, long Length);
+
+/// <summary>
+/// Remembers, in one small file, how far the active segment was synced, so recovery can tell acknowledged
+/// records (damage there is corruption) from a torn unsynced tail (cut). It is written after each fsync
+/// returns, without an fsync of its own: after a power loss it may lag, never lead. Every cut or deletion of
+/// records first lowers it durably (<see cref="Clear"/>), so it never vouches for bytes that were replaced.
+/// Layout (little-endian): magic, segment first index, length, CRC-32C of the preceding bytes.
+/// </summary>
+internal sealed class SyncedMark : IDisposable
+{
+    public const string FileName = "synced";
+
+    private const uint Magic = 0x4D535352; // "RSSM"
+    private const int Size = 4 + 8 + 8 + 4;
+
+    private readonly SafeFileHandle _handle;
+
+    private SyncedMark(SafeFileHandle handle, SyncedPoint current)
+    {
+        _handle = handle;
+        Current = current;
+    }
+
+    /// <summary>The last point recorded; all zeros when unknown.</summary>
+    public SyncedPoint Current { get; private set; }
+
+    /// <summary>Opens (creating if needed) the mark; a missing or damaged one reads as unknown, which only makes recovery more lenient.</summary>
+    public static SyncedMark Open(string directory)
+    {
+        SafeFileHandle handle = File.OpenHandle(Path.Combine(directory, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            Span<byte> bytes = stackalloc byte[Size];
+            int read = RandomAccess.Read(handle, bytes, 0);
+            return new SyncedMark(handle, read == Size ? Decode(bytes) : default);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Call only after an fsync covering <paramref name="point"/> returned.</summary>
+    public void Record(SyncedPoint point)
+    {
+        if (point != Current)
+        {
+            Write(point);
+        }
+    }
+
+    /// <summary>Durably forgets the point; call before truncating or deleting records it may cover.</summary>
+    public void Clear()
+    {
+        if (Current != default)
+        {
+            Write(default);
+            RandomAccess.FlushToDisk(_handle);
+        }
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private void Write(SyncedPoint point)
+    {
+        Span<byte> bytes = stackalloc byte[Size];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, Magic);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[4..], point.Segment);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes[12..], point.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes[(Size - 4)..], Crc32C.Compute(bytes[..(Size - 4)]));
+        RandomAccess.Write(_handle, bytes, 0);
+        Current = point;
+    }
+
+    private static SyncedPoint Decode(ReadOnlySpan<byte> bytes)
+    {
+        bool valid = BinaryPrimitives.ReadUInt32LittleEndian(bytes) == Magic
+            && BinaryPrimitives.ReadUInt32LittleEndian(bytes[(Size - 4)..]) == Crc32C.Compute(bytes[..(Size - 4)]);
+        return valid
+            ? new SyncedPoint(BinaryPrimitives.ReadUInt64LittleEndian(bytes[4..]), BinaryPrimitives.ReadInt64LittleEndian(bytes[12..]))
+            : default;
+    }
+}

@@ -1,0 +1,22 @@
+namespace RaftSql.Tests.Cluster;
+
+/// <summary>A node started with a running node's address must fail at once, without touching its data directory.</summary>
+public class AddressInUseTests
+{
+    [Fact]
+    public async Task A_node_on_a_live_node_s_address_fails_with_AddressInUse_before_opening_its_data_directory()
+    {
+        await using var cluster = await LocalCluster.StartAsync(1);
+        await cluster.WaitForLeaderAsync();
+        string address = cluster.Infos[1].Address;
+        string data = Path.Combine(Path.GetTempPath(), "raftsql-twin-" + Guid.NewGuid().ToString("N"));
+        await using var twin = new Node(new NodeOptions { Id = 2, Address = address, DataDirectory = data });
+
+        var error = await Assert.ThrowsAsync<RaftSqlException>(() => twin.StartAsync());
+
+        Assert.Equal(RaftSqlErrorCode.AddressInUse, error.Code);
+        Assert.Contains(address, error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data), "the data directory was created");
+        await cluster[1].ExecuteAsync("t.db", "CREATE TABLE t (x)");
+    }
+}
