@@ -165,17 +165,23 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             InstallStagedSnapshot(snapshot);
         // A leader's appends and heartbeats go out before its own fsync: followers write in parallel with
         // it (Raft thesis 10.2.1). This is safe because the core counts the leader's own entries towards
-        // a commit only after Advance, i.e. once they are durable here. Everything else (votes, answers)
-        // waits until the state it reveals is durable.
-        foreach (var message in ready.Messages)
+        // a commit only after Advance, i.e. once they are durable here, and because the term they carry is
+        // durable already: a Ready that changes the term or vote (a lone voter wins its election in the
+        // same Ready as its first appends) persists first. Everything else (votes, answers) always waits
+        // until the state it reveals is durable.
+        var sendEarly = !_store.ChangesTermOrVote(ready.HardState);
+        if (sendEarly)
         {
-            if (message.Type is MessageType.Append or MessageType.Heartbeat)
-                Send(message);
+            foreach (var message in ready.Messages)
+            {
+                if (IsReplication(message))
+                    Send(message);
+            }
         }
         _store.Persist(ready.Snapshot, ready.Entries, ready.HardState);
         foreach (var message in ready.Messages)
         {
-            if (message.Type is not (MessageType.Append or MessageType.Heartbeat))
+            if (!sendEarly || !IsReplication(message))
                 Send(message);
         }
         foreach (var entry in ready.CommittedEntries)
@@ -192,6 +198,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         }
         ObserveRoleChange();
     }
+
+    private static bool IsReplication(Message message) => message.Type is MessageType.Append or MessageType.Heartbeat;
 
     private void Send(Message message)
     {
