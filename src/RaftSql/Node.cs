@@ -158,12 +158,14 @@ public sealed class Node : IAsyncDisposable
             Volatile.Read(ref _lastWriteIndex), cancellationToken);
     }
 
-    /// <summary>Writes this node's copy of <paramref name="database"/> to <paramref name="path"/> as one SQLite file.</summary>
-    public Task DumpAsync(string database, string path, CancellationToken cancellationToken = default)
+    /// <summary>Writes this node's copy of <paramref name="database"/> to <paramref name="path"/> as one SQLite file
+    /// (once a restarted node has replayed its log up to where it was).</summary>
+    public async Task DumpAsync(string database, string path, CancellationToken cancellationToken = default)
     {
         RequestRouter.ValidateDatabaseName(database);
         var databases = _databases ?? throw new InvalidOperationException("The node is not started.");
-        return Task.Run(() => databases.DumpTo(database, path), cancellationToken);
+        await Router.WaitForReplayAsync(cancellationToken).ConfigureAwait(false);
+        await Task.Run(() => databases.DumpTo(database, path), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until this node has applied <paramref name="index"/> (e.g. a write's <see cref="ExecuteResult.RaftIndex"/>).</summary>

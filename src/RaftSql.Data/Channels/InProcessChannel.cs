@@ -75,8 +75,10 @@ internal sealed class InProcessChannel : IClusterChannel, ILocalReads
 
     public Task<bool> PrepareAsync(string database, ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
     {
-        // The common cases need no waiting: answer them without the router's deadline machinery.
-        if (consistency == ReadConsistency.Local || (consistency == ReadConsistency.Session && _node.AppliedIndex >= minIndex))
+        // The common cases need no waiting: answer them without the router's deadline machinery (a node still
+        // replaying its log after a restart serves no read before it has caught up: the router waits for that).
+        if (_services.Host.Replayed
+            && (consistency == ReadConsistency.Local || (consistency == ReadConsistency.Session && _node.AppliedIndex >= minIndex)))
             return Ready;
         return _services.Router.PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken);
     }

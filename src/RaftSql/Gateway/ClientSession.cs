@@ -321,6 +321,7 @@ internal sealed class ClientSession : IAsyncDisposable
             path = Path.Combine(_services.Options.DataDirectory, "snapshots", $"dump-{Guid.NewGuid():N}.tmp");
             try
             {
+                await _services.Router.WaitForReplayAsync(ct).ConfigureAwait(false);
                 // Completes once everything the dump read is committed.
                 await Task.Run(() => _services.Databases.DumpTo(request.Database, path), ct).ConfigureAwait(false);
             }

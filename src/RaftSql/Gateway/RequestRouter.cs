@@ -165,6 +165,8 @@ internal sealed class RequestRouter
         ValidateDatabaseName(database);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.RequestTimeout);
+        if (!_host.Replayed)
+            await WaitForReplayAsync(deadline.Token, cancellationToken).ConfigureAwait(false);
         try
         {
             switch (consistency)
@@ -189,6 +191,36 @@ internal sealed class RequestRouter
         {
             throw new RaftSqlException(RaftSqlErrorCode.Timeout,
                 $"The node could not serve a {consistency} read within {_options.RequestTimeout.TotalSeconds:0.#} s.");
+        }
+    }
+
+    /// <summary>Waits, within the request timeout, until this node may serve reads from its files at all (see
+    /// <see cref="WaitForReplayAsync(CancellationToken, CancellationToken)"/>): for dumps and other direct reads.</summary>
+    public async Task WaitForReplayAsync(CancellationToken cancellationToken)
+    {
+        if (_host.Replayed)
+            return;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.RequestTimeout);
+        await WaitForReplayAsync(deadline.Token, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A restarting node replays the log above what its files hold durably: until it has applied the commit index
+    /// it knew when it started, its files may show an older state than it served before it stopped (no read at
+    /// any level may travel back in time). Waits for that within the request's deadline, else Timeout.
+    /// </summary>
+    private async Task WaitForReplayAsync(CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _host.WaitForAppliedAsync(_host.StartCommit, deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RaftSqlException(RaftSqlErrorCode.Timeout,
+                $"Node {_options.Id} is still replaying its log after a restart (applied {_host.Status.Applied} of {_host.StartCommit}) "
+                + $"and serves no reads until it has; it did not finish within {_options.RequestTimeout.TotalSeconds:0.#} s.");
         }
     }
 

@@ -35,6 +35,12 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "Started node {Id}: applied {Applied}, log [{First}, {Last}]")]
     public static partial void Started(ILogger logger, ulong id, ulong applied, ulong first, ulong last);
 
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Node {Id} replays entries {From} to {Commit} before it serves reads")]
+    public static partial void Replaying(ILogger logger, ulong id, ulong from, ulong commit);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "Node {Id} has replayed up to {Commit} and serves reads")]
+    public static partial void Replayed(ILogger logger, ulong id, ulong commit);
+
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Dropped a snapshot stream from node {Peer}")]
     public static partial void SnapshotReceiveFailed(ILogger logger, ulong peer, Exception exception);
 }

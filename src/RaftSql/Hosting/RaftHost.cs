@@ -31,6 +31,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private ulong _writeBarrier = ulong.MaxValue;
     private ulong _applied;
     private (RaftState State, ulong Leader, ulong Term) _seen;
+    private bool _replaying;
 
     private const long UncommittedBudgetBytes = 64L * 1024 * 1024;
     private volatile HostStatus _status = HostStatus.Initial;
@@ -51,12 +52,20 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         var commit = Math.Max(store.HardState.Commit, snapshot.Index);
         // Entries up to the engine's durable index survived in the database files; replay the rest.
         _applied = Math.Clamp(_engine.DurableIndex(), snapshot.Index, commit);
+        // Until the replay passes the commit index known now, the files show an older state than this node may
+        // have shown before it stopped: no read is served before (see Replayed).
+        StartCommit = commit;
         _core = new RaftNode(BuildConfig(options), store, _applied);
         // Where the last membership change before the restart was is not known: compact no lower than here.
         _lastConfChangeIndex = _applied;
         Network.UpdateMembership(_core.Status.Membership);
         Publish();
         HostLog.Started(logger, options.Id, _applied, store.FirstIndex, store.LastIndex);
+        if (_applied < StartCommit)
+        {
+            _replaying = true;
+            HostLog.Replaying(logger, options.Id, _applied + 1, StartCommit);
+        }
 
         _loop = new Thread(RunLoop) { IsBackground = true, Name = $"raft-{options.Id}" };
         _loop.Start();
@@ -68,6 +77,14 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     public PeerNetwork Network { get; }
 
     public HostStatus Status => _status;
+
+    /// <summary>The commit index this node had durably when it started (its hard state's, or its snapshot's).</summary>
+    public ulong StartCommit { get; }
+
+    /// <summary>True once this node has applied <see cref="StartCommit"/>. Before, it is replaying entries its
+    /// files may already be past (or that it showed before it stopped) and serves no read, not even Local:
+    /// a reader would travel back in time.</summary>
+    public bool Replayed => _status.Applied >= StartCommit;
 
     /// <summary>Raised on the loop thread when this node stops being the leader.</summary>
     public event Action? LeadershipLost;
@@ -165,17 +182,23 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             InstallStagedSnapshot(snapshot);
         // A leader's appends and heartbeats go out before its own fsync: followers write in parallel with
         // it (Raft thesis 10.2.1). This is safe because the core counts the leader's own entries towards
-        // a commit only after Advance, i.e. once they are durable here. Everything else (votes, answers)
-        // waits until the state it reveals is durable.
-        foreach (var message in ready.Messages)
+        // a commit only after Advance, i.e. once they are durable here, and because the term they carry is
+        // durable already: a Ready that changes the term or vote (a lone voter wins its election in the
+        // same Ready as its first appends) persists first. Everything else (votes, answers) always waits
+        // until the state it reveals is durable.
+        var sendEarly = !_store.ChangesTermOrVote(ready.HardState);
+        if (sendEarly)
         {
-            if (message.Type is MessageType.Append or MessageType.Heartbeat)
-                Send(message);
+            foreach (var message in ready.Messages)
+            {
+                if (IsReplication(message))
+                    Send(message);
+            }
         }
         _store.Persist(ready.Snapshot, ready.Entries, ready.HardState);
         foreach (var message in ready.Messages)
         {
-            if (message.Type is not (MessageType.Append or MessageType.Heartbeat))
+            if (!sendEarly || !IsReplication(message))
                 Send(message);
         }
         foreach (var entry in ready.CommittedEntries)
@@ -192,6 +215,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         }
         ObserveRoleChange();
     }
+
+    private static bool IsReplication(Message message) => message.Type is MessageType.Append or MessageType.Heartbeat;
 
     private void Send(Message message)
     {
@@ -269,6 +294,11 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     private void Publish()
     {
+        if (_replaying && _applied >= StartCommit)
+        {
+            _replaying = false;
+            HostLog.Replayed(_logger, _options.Id, StartCommit);
+        }
         var status = _core.Status;
         _admitting = status.State == RaftState.Leader && _applied >= _writeBarrier && !_core.TransferInProgress;
         _status = new HostStatus(

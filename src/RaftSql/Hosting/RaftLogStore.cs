@@ -77,6 +77,11 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
         Persist(null, entries, new Raft.HardState(1, 0, (ulong)entries.Count));
     }
 
+    /// <summary>True when persisting <paramref name="hardState"/> would change the durable term or vote: nothing
+    /// that carries or reveals it may be sent before.</summary>
+    public bool ChangesTermOrVote(Raft.HardState? hardState) =>
+        hardState is { } hs && (hs.Term != _saved.Term || hs.Vote != _saved.Vote);
+
     /// <summary>Persists one Ready's snapshot point, entries and hard state with a single log fsync.</summary>
     public void Persist(SnapshotMetadata? snapshot, IReadOnlyList<Entry> entries, Raft.HardState? hardState)
     {

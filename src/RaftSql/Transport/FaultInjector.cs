@@ -89,9 +89,14 @@ internal sealed class FaultInjector
         }
     }
 
+    /// <summary>Called on the sending thread before every decision, with the message's sender and addressee:
+    /// tests observe what a node had made durable at the moment it sent something.</summary>
+    public Action<ulong, ulong>? Observer { get; set; }
+
     /// <summary>Decides the fate of one message from <paramref name="from"/> to <paramref name="to"/>.</summary>
     public FaultDecision Decide(ulong from, ulong to)
     {
+        Observer?.Invoke(from, to);
         lock (_lock)
         {
             if (_blocked.Contains((from, to)) || (_dropProbability > 0 && _random.NextDouble() < _dropProbability))

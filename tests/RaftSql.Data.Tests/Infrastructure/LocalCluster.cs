@@ -28,24 +28,30 @@ internal sealed class LocalCluster : IAsyncDisposable
         var cluster = new LocalCluster();
         cluster._infos.AddRange(Enumerable.Range(1, size).Select(i => new NodeInfo((ulong)i, $"127.0.0.1:{FreePort()}")));
         foreach (NodeInfo info in cluster._infos)
-        {
-            var node = new Node(new NodeOptions
-            {
-                Id = info.Id,
-                Address = info.Address,
-                DataDirectory = Path.Combine(cluster._root, $"node{info.Id}"),
-                InitialCluster = cluster._infos,
-                HeartbeatInterval = TimeSpan.FromMilliseconds(50),
-                ElectionTimeout = TimeSpan.FromMilliseconds(400),
-                CommitTimeout = TimeSpan.FromSeconds(20),
-                RequestTimeout = TimeSpan.FromSeconds(20),
-                Faults = cluster.Faults,
-            });
-            await node.StartAsync();
-            cluster._nodes[info.Id] = node;
-        }
+            await cluster.StartNodeAsync(info.Id);
         await cluster.WaitForLeaderAsync();
         return cluster;
+    }
+
+    /// <summary>Starts node <paramref name="id"/>, or restarts it from its data directory after a stop.</summary>
+    public async Task<Node> StartNodeAsync(ulong id)
+    {
+        NodeInfo info = _infos.Single(i => i.Id == id);
+        var node = new Node(new NodeOptions
+        {
+            Id = info.Id,
+            Address = info.Address,
+            DataDirectory = Path.Combine(_root, $"node{info.Id}"),
+            InitialCluster = _infos,
+            HeartbeatInterval = TimeSpan.FromMilliseconds(50),
+            ElectionTimeout = TimeSpan.FromMilliseconds(400),
+            CommitTimeout = TimeSpan.FromSeconds(20),
+            RequestTimeout = TimeSpan.FromSeconds(20),
+            Faults = Faults,
+        });
+        await node.StartAsync();
+        _nodes[info.Id] = node;
+        return node;
     }
 
     public async Task StopNodeAsync(ulong id)

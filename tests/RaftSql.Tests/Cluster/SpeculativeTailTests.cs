@@ -633,7 +633,8 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
     // ---- 4. a node restarting from its data directory ------------------------------------------------
 
     /// <summary>A restarted node starts from what its files hold durably (possibly behind what it showed
-    /// before it stopped: the log replays the rest), and from then on shows committed states, in order.</summary>
+    /// before it stopped: the log replays the rest); it serves no read before it has replayed up to where it
+    /// was, and from then on shows committed states, in order.</summary>
     [Fact]
     public async Task A_node_restarted_after_a_stop_shows_only_committed_states_in_order_while_it_catches_up()
     {
@@ -681,7 +682,7 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
             }
             var started = cluster.Events[follower.Id].Messages.Last(m => m.StartsWith("4009:", StringComparison.Ordinal));
             output.WriteLine($"cycle {cycle}: saw a = {seenBefore} before the stop; {started}; {states.Count} reads after, first a = {states[0].A}, lowest a = {states.Min(s => s.A)}, last a = {states[^1].A}");
-            long highest = -1;
+            var highest = seenBefore;
             foreach (var (a, b, applied) in states)
             {
                 if (b > a || b < a - 1)
