@@ -75,6 +75,7 @@ public sealed partial class RaftNode
     private void HeardFromLeader(ulong leader)
     {
         _electionElapsed = 0;
+        _leaderHeardTick = _now;
         _leader = leader;
     }
 
