@@ -123,6 +123,7 @@ public sealed partial class RaftNode
         }
         else
         {
+            if (canVote && _retiredVoter && !_membership.IsVoter(Id)) _refusedShorterLogTick = _now;
             Send(new Message { Type = responseType, From = Id, To = m.From, Term = _term, Reject = true });
         }
     }
