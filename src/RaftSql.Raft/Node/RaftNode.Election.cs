@@ -208,6 +208,7 @@ public sealed partial class RaftNode
             _term = term;
             _vote = None;
         }
+        if (_state == RaftState.Leader) RejectPendingReads();
         _leader = None;
         _electionElapsed = 0;
         _heartbeatElapsed = 0;

@@ -137,6 +137,21 @@ public sealed partial class RaftNode
         MaybeStartReadRound();
     }
 
+    /// <summary>This leader steps down: every read waiting for its confirmation fails now, so that readers
+    /// retry where the leader is instead of waiting for their timeout.</summary>
+    private void RejectPendingReads()
+    {
+        foreach (var read in _pendingReads)
+        {
+            if (read.From == Id) _readStates.Add(new ReadState(read.RequestId, 0, Rejected: true));
+            else RejectRead(read.From, read.RequestId);
+        }
+        _pendingReads.Clear();
+    }
+
+    private void RejectRead(ulong to, ulong requestId) =>
+        Send(new Message { Type = MessageType.ReadIndexResponse, From = Id, To = to, Term = _term, Reject = true, Context = requestId });
+
     private void ResetReads()
     {
         _pendingReads.Clear();
