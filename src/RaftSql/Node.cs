@@ -21,6 +21,7 @@ public sealed class Node : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private TransportServer? _server;
+    private FileStream? _directoryLock;
     private RaftHost? _host;
     private LocalDatabases? _databases;
     private LeaderLink? _leaderLink;
@@ -93,6 +94,7 @@ public sealed class Node : IAsyncDisposable
 
         var root = Path.GetFullPath(_options.DataDirectory);
         Directory.CreateDirectory(root);
+        _directoryLock = DataDirectoryLock.Acquire(root);
         StagedSnapshot.Sweep(Path.Combine(root, "snapshots"));
         var raftDirectory = Path.Combine(root, "raft");
         var store = new RaftLogStore(
@@ -199,6 +201,7 @@ public sealed class Node : IAsyncDisposable
         if (_host is not null)
             await _host.DisposeAsync().ConfigureAwait(false);
         _stopping?.Dispose();
+        _directoryLock?.Dispose();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);

@@ -48,4 +48,7 @@ public enum RaftSqlErrorCode
 
     /// <summary>The node cannot listen on its address: another process (often a running node) already does.</summary>
     AddressInUse = 15,
+
+    /// <summary>The node's data directory is held by another node (in this process or another).</summary>
+    DataDirectoryInUse = 16,
 }
