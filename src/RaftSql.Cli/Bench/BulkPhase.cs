@@ -60,6 +60,8 @@ internal static class BulkPhase
             var note = ex.Code == RaftSqlErrorCode.MessageTooLarge
                 ? Invariant($"bulk not measured: the cluster refused the {mib} MiB transaction with MessageTooLarge after {clock.Elapsed.TotalSeconds:0.0} s (transactions over one Raft entry are not supported yet)")
                 : Invariant($"bulk failed after {clock.Elapsed.TotalSeconds:0.0} s: {ex.Code}: {ex.Message}");
+            if (ex.Code is RaftSqlErrorCode.Timeout or RaftSqlErrorCode.OutcomeUnknown)
+                note += " (a `raftsql node` gives a write its default NodeOptions.CommitTimeout, which a busy or slow machine can exceed)";
             return Finish(0, note);
         }
         var committed = clock.Elapsed;
@@ -75,8 +77,8 @@ internal static class BulkPhase
         {
             applied = Invariant($"not yet applied by all three after {clock.Elapsed.TotalSeconds:0.0} s");
         }
-        if (await cluster.Client.GetLeaderAsync().ConfigureAwait(false) is { } now && now.Id != leader.Id)
-            applied += Invariant($", by then node {now.Id} led");
+        if (await LeaderNowAsync(cluster).ConfigureAwait(false) is { } now && now != leader.Id)
+            applied += Invariant($", by then node {now} led");
         return Finish(PerSecond(rows, committed),
             Invariant($"bulk: {mib} MiB in one transaction, committed by a majority after {committed.TotalSeconds:0.0} s{wrongCount}, {applied}"));
 
@@ -89,6 +91,18 @@ internal static class BulkPhase
                 : Invariant($"node {n.Member.Id}{(n.Member.Id == leader.Id ? " (leader)" : "")} {peaks[n.Member.Id]:0} MiB (RSS {before[n.Member.Id]:0} MiB before)"));
             return new BulkRun(mibPerSecond, largest.Value,
                 Invariant($"{note}; peak RSS (VmHWM) of each node process: {string.Join(", ", each)}; the largest is node {largest.Key}'s"));
+        }
+    }
+
+    private static async Task<ulong?> LeaderNowAsync(ChildCluster cluster)
+    {
+        try
+        {
+            return (await cluster.Client.GetLeaderAsync().ConfigureAwait(false))?.Id;
+        }
+        catch (RaftSqlException)
+        {
+            return null; // only for the note
         }
     }
 
