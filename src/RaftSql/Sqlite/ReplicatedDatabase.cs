@@ -113,6 +113,8 @@ internal sealed class ReplicatedDatabase : IDisposable
             else if (last.AppliedFinal != 0)
             {
                 _tail.RemoveLast();
+                // The durable record and snapshots must stay below it, so a restart replays it from the log.
+                _lostFrom = Math.Min(_lostFrom, last.FirstIndex);
                 Broken = new RaftSqlException(RaftSqlErrorCode.CorruptLog,
                     $"A committed transaction of {Name} did not reach its WAL; restart the node to replay it from the log.");
                 last.Fail(Broken);
@@ -201,11 +203,13 @@ internal sealed class ReplicatedDatabase : IDisposable
 
     /// <summary>Entries from this index on must be replayed after a restart (or sent after a snapshot): the first
     /// entry of a transaction staged from the log, or of the oldest commit in our own tail.</summary>
+    private ulong _lostFrom = ulong.MaxValue;
+
     public ulong ReplayFrom
     {
         get
         {
-            var from = Staging?.FirstIndex ?? ulong.MaxValue;
+            var from = Math.Min(Staging?.FirstIndex ?? ulong.MaxValue, _lostFrom);
             lock (_tail)
             {
                 if (_tail.First is { } first && first.Value.FirstIndex is > 0 and var index)

@@ -221,12 +221,12 @@ internal sealed unsafe class WalIndex : IDisposable
     {
         lock (_gate)
         {
+            Volatile.Write(ref _mapped, []); // before freeing: no lock-free lookup hands out a freed region
             foreach (var region in _regions)
             {
                 NativeMemory.AlignedFree((void*)region);
             }
             _regions.Clear();
-            Volatile.Write(ref _mapped, []);
         }
     }
 }
