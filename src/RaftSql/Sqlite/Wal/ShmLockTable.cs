@@ -23,9 +23,6 @@ internal readonly record struct ReadSnapshot(long Cuts, uint Salt1, uint MaxFram
 /// The eight WAL-index lock slots (xShmLock) for one database, with the semantics of the unix VFS:
 /// any number of shared holders or one exclusive holder per slot; a conflict answers SQLITE_BUSY at
 /// once and never blocks (SQLite retries on its own terms). Only engine code may wait, via <see cref="Wait"/>.
-/// Each slot is one integer changed by compare-and-swap (a shared count, or -1 while held exclusively), so
-/// the read transactions of many connections never queue behind one another for a lock of the table.
-/// A client's own masks are touched only by the thread that runs its connection.
 /// </summary>
 internal sealed class ShmLockTable
 {
@@ -35,12 +32,10 @@ internal sealed class ShmLockTable
     public const int RecoverLock = 2;
     public static int ReadLock(int i) => 3 + i;
 
-    private const int Exclusive = -1;
-
-    private readonly int[] _state = new int[SlotCount];
+    private readonly object _gate = new();
+    private readonly int[] _sharedCount = new int[SlotCount];
     private readonly ShmClient?[] _exclusive = new ShmClient?[SlotCount];
-    private readonly object _waitGate = new();
-    private int _waiters;
+
     private long _writeSessions;
 
     /// <summary>Counts acquisitions of the write lock: a writer's frames belong to the session in which it
@@ -48,7 +43,16 @@ internal sealed class ShmLockTable
     public long WriteSessions => Interlocked.Read(ref _writeSessions);
 
     /// <summary>The client holding the write lock, if any.</summary>
-    public ShmClient? WriteHolder => Volatile.Read(ref _exclusive[WriteLock]);
+    public ShmClient? WriteHolder
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _exclusive[WriteLock];
+            }
+        }
+    }
 
     public int Apply(ShmClient client, int offset, int count, int flags)
     {
@@ -57,13 +61,25 @@ internal sealed class ShmLockTable
             return SqliteApi.Error;
         }
         var mask = ((1 << count) - 1) << offset;
-        if ((flags & SqliteApi.ShmUnlock) != 0)
+        lock (_gate)
         {
-            ReleaseMask(client, mask);
-            return SqliteApi.Ok;
+            if ((flags & SqliteApi.ShmUnlock) != 0)
+            {
+                Release(client, mask);
+            }
+            else
+            {
+                var exclusive = (flags & SqliteApi.ShmExclusive) != 0;
+                if (!CanAcquire(client, mask, exclusive))
+                {
+                    return SqliteApi.Busy;
+                }
+                Acquire(client, mask, exclusive);
+                return SqliteApi.Ok;
+            }
+            Monitor.PulseAll(_gate);
         }
-        var acquired = (flags & SqliteApi.ShmExclusive) != 0 ? TryAcquireExclusive(client, mask) : TryAcquireShared(client, mask);
-        return acquired ? SqliteApi.Ok : SqliteApi.Busy;
+        return SqliteApi.Ok;
     }
 
     public bool TryAcquire(ShmClient client, int offset, int count, bool exclusive)
@@ -75,28 +91,21 @@ internal sealed class ShmLockTable
     /// <summary>Waits (engine threads only) until the locks are granted or the deadline passes.</summary>
     public bool Wait(ShmClient client, int offset, int count, bool exclusive, TimeSpan timeout)
     {
+        var mask = ((1 << count) - 1) << offset;
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        lock (_waitGate)
+        lock (_gate)
         {
-            // Announced before each try: a release after a failed try sees the waiter and pulses.
-            Interlocked.Increment(ref _waiters);
-            try
+            while (!CanAcquire(client, mask, exclusive))
             {
-                while (!TryAcquire(client, offset, count, exclusive))
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0)
                 {
-                    var left = deadline - Environment.TickCount64;
-                    if (left <= 0)
-                    {
-                        return false;
-                    }
-                    Monitor.Wait(_waitGate, (int)Math.Min(left, 50));
+                    return false;
                 }
-                return true;
+                Monitor.Wait(_gate, (int)Math.Min(left, 50));
             }
-            finally
-            {
-                Interlocked.Decrement(ref _waiters);
-            }
+            Acquire(client, mask, exclusive);
+            return true;
         }
     }
 
@@ -106,92 +115,70 @@ internal sealed class ShmLockTable
         var held = client.SharedMask | client.ExclusiveMask;
         if (held != 0)
         {
-            ReleaseMask(client, held);
+            for (var slot = 0; slot < SlotCount; slot++)
+            {
+                if ((held & (1 << slot)) != 0)
+                {
+                    Release(client, slot, 1);
+                }
+            }
         }
     }
 
-    private bool TryAcquireShared(ShmClient client, int mask)
+    private bool CanAcquire(ShmClient client, int mask, bool exclusive)
     {
-        var taken = 0;
         for (var slot = 0; slot < SlotCount; slot++)
         {
             var bit = 1 << slot;
-            if ((mask & bit) == 0 || ((client.SharedMask | client.ExclusiveMask) & bit) != 0)
+            if ((mask & bit) == 0)
             {
                 continue;
             }
-            while (true)
+            var owner = _exclusive[slot];
+            if (owner != null && owner != client)
             {
-                var state = Volatile.Read(ref _state[slot]);
-                if (state == Exclusive)
-                {
-                    ReleaseMask(client, taken);
-                    return false;
-                }
-                if (Interlocked.CompareExchange(ref _state[slot], state + 1, state) == state)
-                {
-                    break;
-                }
-            }
-            client.SharedMask |= bit;
-            taken |= bit;
-        }
-        return true;
-    }
-
-    private bool TryAcquireExclusive(ShmClient client, int mask)
-    {
-        var taken = 0;
-        var upgraded = 0;
-        for (var slot = 0; slot < SlotCount; slot++)
-        {
-            var bit = 1 << slot;
-            if ((mask & bit) == 0 || (client.ExclusiveMask & bit) != 0)
-            {
-                continue;
-            }
-            // A slot this client holds shared may be upgraded when no one else shares it.
-            var ownShare = (client.SharedMask & bit) != 0 ? 1 : 0;
-            if (Interlocked.CompareExchange(ref _state[slot], Exclusive, ownShare) != ownShare)
-            {
-                // Undo this call's work: upgraded slots go back to shared, new ones to free.
-                for (var s = 0; s < SlotCount; s++)
-                {
-                    var b = 1 << s;
-                    if ((taken & b) == 0)
-                    {
-                        continue;
-                    }
-                    Volatile.Write(ref _exclusive[s], null);
-                    client.ExclusiveMask &= ~b;
-                    if ((upgraded & b) != 0)
-                    {
-                        client.SharedMask |= b;
-                    }
-                    Interlocked.Exchange(ref _state[s], (upgraded & b) != 0 ? 1 : 0);
-                }
-                PulseWaiters();
                 return false;
             }
-            Volatile.Write(ref _exclusive[slot], client);
-            client.ExclusiveMask |= bit;
-            if (ownShare == 1)
+            if (exclusive)
             {
-                client.SharedMask &= ~bit;
-                upgraded |= bit;
+                var othersShared = _sharedCount[slot] - ((client.SharedMask & bit) != 0 ? 1 : 0);
+                if (othersShared > 0)
+                {
+                    return false;
+                }
             }
-            taken |= bit;
-        }
-        if ((taken & (1 << WriteLock)) != 0)
-        {
-            Interlocked.Increment(ref _writeSessions);
         }
         return true;
     }
 
-    private void ReleaseMask(ShmClient client, int mask)
+    private void Acquire(ShmClient client, int mask, bool exclusive)
     {
-        var released = false;
+        for (var slot = 0; slot < SlotCount; slot++)
+        {
+            var bit = 1 << slot;
+            if ((mask & bit) == 0)
+            {
+                continue;
+            }
+            if (exclusive)
+            {
+                if (slot == WriteLock && _exclusive[slot] != client)
+                {
+                    Interlocked.Increment(ref _writeSessions);
+                }
+                _exclusive[slot] = client;
+                client.ExclusiveMask |= bit;
+            }
+            else if ((client.SharedMask & bit) == 0 && (client.ExclusiveMask & bit) == 0)
+            {
+                _sharedCount[slot]++;
+                client.SharedMask |= bit;
+            }
+        }
+    }
+
+    private void Release(ShmClient client, int mask)
+    {
         for (var slot = 0; slot < SlotCount; slot++)
         {
             var bit = 1 << slot;
@@ -201,32 +188,13 @@ internal sealed class ShmLockTable
             }
             if ((client.SharedMask & bit) != 0)
             {
+                _sharedCount[slot]--;
                 client.SharedMask &= ~bit;
-                Interlocked.Decrement(ref _state[slot]);
-                released = true;
             }
             if ((client.ExclusiveMask & bit) != 0)
             {
+                _exclusive[slot] = null;
                 client.ExclusiveMask &= ~bit;
-                Volatile.Write(ref _exclusive[slot], null);
-                Interlocked.Exchange(ref _state[slot], 0);
-                released = true;
-            }
-        }
-        if (released)
-        {
-            PulseWaiters();
-        }
-    }
-
-    /// <summary>Wakes engine threads in <see cref="Wait"/>; the interlocked release before it orders the read of the count.</summary>
-    private void PulseWaiters()
-    {
-        if (Volatile.Read(ref _waiters) > 0)
-        {
-            lock (_waitGate)
-            {
-                Monitor.PulseAll(_waitGate);
             }
         }
     }

@@ -19,7 +19,6 @@ internal sealed unsafe class WalIndex : IDisposable
     private const int HashMultiplier = 383;
 
     private readonly List<IntPtr> _regions = [];
-    private IntPtr[] _mapped = [];
     private readonly object _gate = new();
     private int _mappedClients;
 
@@ -28,13 +27,6 @@ internal sealed unsafe class WalIndex : IDisposable
     /// <summary>xShmMap: the address of region <paramref name="index"/>, allocating it when asked to.</summary>
     public byte* Map(int index, bool extend)
     {
-        // Regions never move or go away before Dispose: every read of the header (each read transaction)
-        // finds its region without taking the lock.
-        var mapped = Volatile.Read(ref _mapped);
-        if (index < mapped.Length)
-        {
-            return (byte*)mapped[index];
-        }
         lock (_gate)
         {
             while (_regions.Count <= index)
@@ -47,7 +39,6 @@ internal sealed unsafe class WalIndex : IDisposable
                 NativeMemory.Clear(region, RegionSize);
                 _regions.Add((IntPtr)region);
             }
-            Volatile.Write(ref _mapped, [.. _regions]);
             return (byte*)_regions[index];
         }
     }
@@ -221,7 +212,6 @@ internal sealed unsafe class WalIndex : IDisposable
     {
         lock (_gate)
         {
-            Volatile.Write(ref _mapped, []); // before freeing: no lock-free lookup hands out a freed region
             foreach (var region in _regions)
             {
                 NativeMemory.AlignedFree((void*)region);
