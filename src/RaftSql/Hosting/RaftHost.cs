@@ -404,8 +404,12 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private void StartReadRounds()
     {
         var now = Environment.TickCount64;
-        _reads.FailExpired(now, (long)_options.ElectionTimeout.TotalMilliseconds,
-            () => new RaftSqlException(RaftSqlErrorCode.NoLeader, "The read's leader confirmation got no answer."));
+        // A round whose messages were lost is asked again; a read that waits too long ends at its caller's deadline.
+        foreach (var again in _reads.Reissue(now, (long)_options.ElectionTimeout.TotalMilliseconds))
+        {
+            if (_core.Leader == 0 || !_core.ReadIndex(again))
+                _reads.Fail(again, NoLeader());
+        }
         if (!_reads.TryStart(now, out var id))
             return;
         if (_core.Leader == 0 || !_core.ReadIndex(id))

@@ -62,20 +62,20 @@ internal sealed class ReadRounds
     }
 
     /// <summary>Loop thread: rounds that got no answer since <paramref name="timeoutMs"/> (their messages were lost)
-    /// fail, so their reads retry instead of hanging.</summary>
-    public void FailExpired(long now, long timeoutMs, Func<Exception> error)
+    /// are sent again under new ids; each new round still goes out after its reads arrived.</summary>
+    public List<ulong> Reissue(long now, long timeoutMs)
     {
-        List<ulong>? expired = null;
-        foreach (var (id, read) in _inFlight)
+        List<ulong> reissued = [];
+        foreach (var (id, read) in _inFlight.ToList())
         {
-            if (now - read.Started > timeoutMs)
-                (expired ??= []).Add(id);
+            if (now - read.Started <= timeoutMs)
+                continue;
+            _inFlight.Remove(id);
+            var newId = ++_sequence;
+            _inFlight[newId] = (read.Round, now);
+            reissued.Add(newId);
         }
-        if (expired is null)
-            return;
-        var e = error();
-        foreach (var id in expired)
-            Fail(id, e);
+        return reissued;
     }
 
     /// <summary>Loop thread: fails every round, in flight or collecting (the leader changed, or the node stops).</summary>
