@@ -195,15 +195,17 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     public bool Checkpoint(string database, bool truncate = false)
     {
         var db = Get(database);
+        // The checkpoint never passes the durable record's frame (a crash must not leave the database file
+        // newer than the WAL frames kept at open), so record first. Not under the anchor gate: a flush takes
+        // the flush gate, then each anchor gate, and one running beside us (the host's maintenance) would
+        // deadlock with us. The checkpoint reads the record under the anchor gate, where it is only replaced.
+        FlushDurable();
         lock (db.AnchorGate)
         {
             if (db.Anchor == null)
             {
                 throw new RaftSqlException(RaftSqlErrorCode.UnknownDatabase, $"Database '{database}' was closed.");
             }
-            // The checkpoint never passes the durable record's frame (a crash must not leave the database file
-            // newer than the WAL frames kept at open), so record first.
-            FlushDurable();
             return WalCheckpointer.Run(db, truncate, truncate ? _options.ApplyLockTimeout : TimeSpan.FromMilliseconds(100));
         }
     }
