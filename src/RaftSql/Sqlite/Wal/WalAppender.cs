@@ -102,23 +102,36 @@ internal sealed unsafe class WalAppender
     /// the published max frame, so no reader ever sees them, and the next writer overwrites them).</summary>
     public void Abandon() => _db.Index.CleanupAfter(_committedMax);
 
-    /// <summary>walRestartLog: once every frame is checkpointed and no reader uses the WAL, start over at frame 1.</summary>
+    /// <summary>walRestartLog: once every frame is checkpointed and no reader uses the WAL, start over at frame 1.
+    /// Like SQLite's writer (whose read lock is slot 0 when it restarts), it holds read lock 0 shared meanwhile:
+    /// a checkpoint backfills under read lock 0 exclusive, so the WAL never starts over under it.</summary>
     private static bool TryRestart(ReplicatedDatabase db, ref WalIndexHeader header)
     {
         var locks = db.Index.Locks;
-        if (!locks.TryAcquire(db.ApplyClient, ShmLockTable.ReadLock(1), WalCheckpointInfo.Readers - 1, exclusive: true))
+        if (!locks.TryAcquire(db.ApplyClient, ShmLockTable.ReadLock(0), 1, exclusive: false))
         {
             return false;
         }
         try
         {
-            header.MaxFrame = 0;
-            db.Index.Restart(ref header);
-            return true;
+            if (!locks.TryAcquire(db.ApplyClient, ShmLockTable.ReadLock(1), WalCheckpointInfo.Readers - 1, exclusive: true))
+            {
+                return false;
+            }
+            try
+            {
+                header.MaxFrame = 0;
+                db.Index.Restart(ref header);
+                return true;
+            }
+            finally
+            {
+                locks.Release(db.ApplyClient, ShmLockTable.ReadLock(1), WalCheckpointInfo.Readers - 1);
+            }
         }
         finally
         {
-            locks.Release(db.ApplyClient, ShmLockTable.ReadLock(1), WalCheckpointInfo.Readers - 1);
+            locks.Release(db.ApplyClient, ShmLockTable.ReadLock(0), 1);
         }
     }
 

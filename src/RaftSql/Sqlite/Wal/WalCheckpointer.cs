@@ -75,6 +75,14 @@ internal static unsafe class WalCheckpointer
         }
         try
         {
+            // The header and backfill were read before this lock: if the WAL started over since (a writer or the
+            // apply path restarted it), frames 1..target now belong to a newer generation, which may be neither
+            // committed nor durable, and must not reach the database file. With the lock held, no restart happens.
+            // (A restart publishes max frame 0, then new salts with the first frames of the new generation.)
+            if (!SameGeneration(db, header, target) || Volatile.Read(ref db.Index.CheckpointInfo->Backfill) != backfill)
+            {
+                return false;
+            }
             var wal = db.WalFile!;
             var file = db.DatabaseFile!;
             var pageSize = db.PageSize;
@@ -113,6 +121,21 @@ internal static unsafe class WalCheckpointer
         {
             locks.Release(client, ShmLockTable.ReadLock(0), 1);
         }
+    }
+
+    /// <summary>True when the published header still has <paramref name="header"/>'s salts and at least
+    /// <paramref name="target"/> frames. A header being rewritten reads as torn for a moment: read again.</summary>
+    private static bool SameGeneration(ReplicatedDatabase db, WalIndexHeader header, uint target)
+    {
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            if (db.Index.ReadHeader() is { } now)
+            {
+                return now.Salt1 == header.Salt1 && now.Salt2 == header.Salt2 && now.MaxFrame >= target;
+            }
+            Thread.Yield();
+        }
+        return false;
     }
 
     /// <summary>walRestartHdr plus TRUNCATE: once every frame is backfilled and no reader or writer uses
