@@ -9,14 +9,23 @@ public sealed partial class RaftNode
     private int _heartbeatElapsed;
     private int _randomizedElectionTimeout;
     private long _now;
-    // A restarted member may have promised a lease to a leader before it crashed: it keeps that
-    // promise by refusing votes for one election timeout after start.
-    private bool _quietAfterStart = true;
+    // The tick at which this member last heard from a leader. It starts at 0 because a restarted member
+    // may have promised a lease to a leader before it crashed: it keeps that promise too.
+    private long _leaderHeardTick;
+
+    /// <summary>
+    /// The lease promise (thesis 4.2.3, etcd's lease check): with check-quorum on, a member that heard from a
+    /// leader within ElectionTicks, or that leads, grants no vote or pre-vote except to a transfer's forced
+    /// campaign. It is kept from the last time a leader was heard, whatever terms came in since: a leader's
+    /// lease counts on it.
+    /// </summary>
+    private bool InLease(Message request) =>
+        _config.CheckQuorum && request.Context != TransferCampaign &&
+        (_state == RaftState.Leader || _now - _leaderHeardTick < _config.ElectionTicks);
 
     private void TickElection()
     {
         _electionElapsed++;
-        if (_electionElapsed >= _config.ElectionTicks) _quietAfterStart = false;
         if (_electionElapsed < _randomizedElectionTimeout || !IsPromotable) return;
         _electionElapsed = 0;
         Campaign(_config.PreVote ? MessageType.PreVote : MessageType.Vote, transfer: false);
@@ -64,8 +73,7 @@ public sealed partial class RaftNode
             {
                 // Leader stickiness (thesis 4.2.3): while we hear from a leader, ignore candidates,
                 // unless the leader itself asked for the election (transfer).
-                var inLease = _config.CheckQuorum && (_leader != None || _quietAfterStart) && _electionElapsed < _config.ElectionTicks;
-                if (inLease && m.Context != TransferCampaign) return false;
+                if (InLease(m)) return false;
             }
             if (m.Type == MessageType.PreVote || (m.Type == MessageType.PreVoteResponse && !m.Reject))
             {
@@ -100,9 +108,10 @@ public sealed partial class RaftNode
     private void HandleVoteRequest(Message m)
     {
         var responseType = m.Type == MessageType.Vote ? MessageType.VoteResponse : MessageType.PreVoteResponse;
+        // A vote of this term given before is repeated; any other needs the lease promise to have run out
+        // (a higher term may have cleared the leader since we heard from it).
         var canVote = _vote == m.From
-            || (_vote == None && _leader == None)
-            || (m.Type == MessageType.PreVote && m.Term > _term);
+            || (!InLease(m) && ((_vote == None && _leader == None) || (m.Type == MessageType.PreVote && m.Term > _term)));
         if (canVote && _log.IsUpToDate(m.Index, m.LogTerm))
         {
             Send(new Message { Type = responseType, From = Id, To = m.From, Term = m.Term });
@@ -114,6 +123,7 @@ public sealed partial class RaftNode
         }
         else
         {
+            if (canVote && _retiredVoter && !_membership.IsVoter(Id)) _refusedShorterLogTick = _now;
             Send(new Message { Type = responseType, From = Id, To = m.From, Term = _term, Reject = true });
         }
     }
@@ -198,6 +208,7 @@ public sealed partial class RaftNode
             _term = term;
             _vote = None;
         }
+        if (_state == RaftState.Leader) RejectPendingReads();
         _leader = None;
         _electionElapsed = 0;
         _heartbeatElapsed = 0;

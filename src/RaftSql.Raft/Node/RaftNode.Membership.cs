@@ -8,7 +8,13 @@ public sealed partial class RaftNode
     /// <summary>True while this leader hands leadership to another member.</summary>
     public bool TransferInProgress => _transferee != None;
     private bool _retiredVoter;
+    private long? _refusedShorterLogTick;
     private ulong _handOverRound;
+
+    /// <summary>A retired voter refused, within the last two election timeouts, a candidate whose log is
+    /// behind its own: the voters may not be able to elect anyone without it.</summary>
+    private bool NeededAsVoter =>
+        _retiredVoter && _refusedShorterLogTick is { } tick && _now - tick < 2L * _config.ElectionTicks;
 
     /// <summary>
     /// Proposes a single-member change. Refused while another change is unapplied, and until the leader
@@ -68,6 +74,7 @@ public sealed partial class RaftNode
     {
         if (_membership.IsVoter(Id) && !next.IsVoter(Id)) _retiredVoter = true;
         else if (next.IsVoter(Id)) _retiredVoter = false;
+        _refusedShorterLogTick = null;
         _membership = next;
     }
 

@@ -32,10 +32,27 @@ public sealed partial class RaftNode
     /// <summary>
     /// True only on a leader that a quorum acknowledged within ElectionTicks - LeaseDriftTicks: no other
     /// leader can exist yet, so local reads at the commit index are linearizable without a round trip.
+    /// Counted in ticks, this holds only while the host's ticks keep pace with real time; a host whose loop
+    /// may stall times the lease itself from <see cref="LeaseRound"/>.
     /// </summary>
     public bool LeaseValid =>
-        _state == RaftState.Leader && !_leaseDisabled && _transferee == None && OwnTermCommitted &&
-        _confirmedRound > 0 && _now - _confirmedRoundTick < _config.ElectionTicks - _config.LeaseDriftTicks;
+        LeaseRound > 0 && _now - _confirmedRoundTick < _config.ElectionTicks - _config.LeaseDriftTicks;
+
+    /// <summary>
+    /// The newest heartbeat round a quorum acknowledged, when this leader may hold a lease at all (it
+    /// committed an entry of its term, no transfer is under way, it never sent TimeoutNow in this term, and
+    /// followers keep the lease promise because check-quorum is on); otherwise 0. Every member that
+    /// acknowledged it refuses votes for ElectionTicks after it received it, so the lease runs from the
+    /// time the round was sent. Rounds are numbered from 1 in each term; see <see cref="HeartbeatRound"/>.
+    /// </summary>
+    public ulong LeaseRound =>
+        _state == RaftState.Leader && _config.CheckQuorum && !_leaseDisabled && _transferee == None && OwnTermCommitted
+            ? _confirmedRound
+            : 0;
+
+    /// <summary>The newest heartbeat round this leader started (0 before the first of its term). A host that
+    /// times leases notes when it sends each round's Heartbeat messages (their Context is the round).</summary>
+    public ulong HeartbeatRound => _state == RaftState.Leader ? _round : 0;
 
     private bool OwnTermCommitted => _log.Committed >= _termStartIndex;
 
@@ -119,6 +136,21 @@ public sealed partial class RaftNode
         _pendingReads.RemoveAll(read => read.Round != 0 && read.Round <= confirmed);
         MaybeStartReadRound();
     }
+
+    /// <summary>This leader steps down: every read waiting for its confirmation fails now, so that readers
+    /// retry where the leader is instead of waiting for their timeout.</summary>
+    private void RejectPendingReads()
+    {
+        foreach (var read in _pendingReads)
+        {
+            if (read.From == Id) _readStates.Add(new ReadState(read.RequestId, 0, Rejected: true));
+            else RejectRead(read.From, read.RequestId);
+        }
+        _pendingReads.Clear();
+    }
+
+    private void RejectRead(ulong to, ulong requestId) =>
+        Send(new Message { Type = MessageType.ReadIndexResponse, From = Id, To = to, Term = _term, Reject = true, Context = requestId });
 
     private void ResetReads()
     {

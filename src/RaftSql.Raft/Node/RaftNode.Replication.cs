@@ -49,7 +49,10 @@ public sealed partial class RaftNode
                 Campaign(MessageType.Vote, transfer: true);
                 break;
             case MessageType.ReadIndexResponse:
-                _readStates.Add(new ReadState(m.Context, m.Index));
+                _readStates.Add(new ReadState(m.Context, m.Index, m.Reject));
+                break;
+            case MessageType.ReadIndex:
+                RejectRead(m.From, m.Context); // forwarded to a leader that is no more
                 break;
             case MessageType.TransferLeader when _leader != None:
                 Send(m with { From = Id, To = _leader, Term = _term });
@@ -69,12 +72,19 @@ public sealed partial class RaftNode
             case MessageType.VoteResponse or MessageType.PreVoteResponse:
                 HandleVoteResponse(m);
                 break;
+            case MessageType.ReadIndex:
+                RejectRead(m.From, m.Context);
+                break;
+            case MessageType.ReadIndexResponse when m.Reject:
+                _readStates.Add(new ReadState(m.Context, 0, Rejected: true));
+                break;
         }
     }
 
     private void HeardFromLeader(ulong leader)
     {
         _electionElapsed = 0;
+        _leaderHeardTick = _now;
         _leader = leader;
     }
 

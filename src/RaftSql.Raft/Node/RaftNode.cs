@@ -71,13 +71,15 @@ public sealed partial class RaftNode
     internal RaftLog Log => _log;
 
     /// <summary>
-    /// Voters campaign; so does a member that was removed (or that applied its own demotion): it may hold
-    /// the longest log while the remaining voters, not yet knowing the change committed, still need its
-    /// vote. Winning, it only hands leadership over (see <see cref="MaybeHandOver"/>). Standbys, spares and
-    /// members that have not learnt any configuration yet never campaign.
+    /// Voters of the membership this member applied campaign; nobody else does: not standbys or spares,
+    /// not removed members, not joiners that have not applied their own addition. One exception: a member
+    /// that applied its own removal or demotion campaigns while a candidate that still counts on its vote
+    /// asked for it recently and was refused for a shorter log (see <see cref="NeededAsVoter"/>): then it
+    /// holds entries the remaining voters lack, and winning, it only hands leadership over
+    /// (see <see cref="MaybeHandOver"/>).
     /// </summary>
     private bool IsPromotable =>
-        (_membership.IsVoter(Id) || _retiredVoter || !_membership.Contains(Id)) &&
+        (_membership.IsVoter(Id) || NeededAsVoter) &&
         _membership.Voters.Count > 0 && _log.PendingSnapshot is null;
 
     private HardState CurrentHardState => new(_term, _vote, _log.Committed);

@@ -22,7 +22,7 @@ public class LeaseTests
     [InlineData(0, 10)]
     public void An_isolated_leader_loses_the_lease_after_the_election_timeout_minus_the_drift(int drift, int validTicks)
     {
-        var c = new TestCluster(3, cfg => cfg with { LeaseDriftTicks = drift, CheckQuorum = false });
+        var c = new TestCluster(3, cfg => cfg with { LeaseDriftTicks = drift });
         c.ElectLeader(1);
         c.TickAll(1); // a round sent at tick 1 and answered: followers refuse votes until their tick 11
         c.Isolate(1);
@@ -32,6 +32,17 @@ public class LeaseTests
             c.TickAll(1);
         }
         Assert.False(c[1].LeaseValid);
+    }
+
+    [Fact]
+    public void Without_check_quorum_followers_make_no_promise_so_no_leader_holds_a_lease()
+    {
+        var c = new TestCluster(3, cfg => cfg with { CheckQuorum = false });
+        c.ElectLeader(1);
+        c.TickAll(3);
+        Assert.Equal(RaftState.Leader, c[1].State);
+        Assert.False(c[1].LeaseValid);
+        Assert.Equal(0UL, c[1].LeaseRound);
     }
 
     [Fact]

@@ -105,4 +105,36 @@ public class ReadIndexTests
         c.ProcessAll();
         Assert.Equal(9UL, Assert.Single(c.Hosts[1].ReadStates).RequestId);
     }
+
+    [Fact]
+    public void A_leader_that_steps_down_fails_its_pending_reads_at_once_local_and_forwarded()
+    {
+        var c = new TestCluster(3);
+        c.ElectLeader(1);
+        c.Propose(1, "x");
+        c.Drop = m => m.Type == MessageType.HeartbeatResponse; // no round is confirmed
+        c[1].ReadIndex(9);
+        c[2].ReadIndex(7); // forwarded to the leader
+        c.Stabilize();
+        Assert.Empty(c.Hosts[1].ReadStates);
+        Assert.Empty(c.Hosts[2].ReadStates);
+
+        c.Campaign(3); // 1 learns a higher term and steps down
+        Assert.NotEqual(RaftState.Leader, c[1].State);
+        var local = Assert.Single(c.Hosts[1].ReadStates);
+        Assert.Equal(new ReadState(9, 0, Rejected: true), local);
+        var forwarded = Assert.Single(c.Hosts[2].ReadStates);
+        Assert.Equal(new ReadState(7, 0, Rejected: true), forwarded);
+    }
+
+    [Fact]
+    public void A_member_that_is_not_the_leader_refuses_a_forwarded_read_at_once()
+    {
+        var n = new NodeHarness(1, voters: 3, term: 2);
+        var answer = n.Step(new Message { Type = MessageType.ReadIndex, From = 2, To = 1, Term = 2, Context = 5 });
+        var response = Assert.Single(answer);
+        Assert.Equal(MessageType.ReadIndexResponse, response.Type);
+        Assert.True(response.Reject);
+        Assert.Equal(5UL, response.Context);
+    }
 }

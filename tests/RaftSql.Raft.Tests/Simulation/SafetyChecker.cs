@@ -48,6 +48,7 @@ internal sealed class SafetyChecker : IHostObserver
 
     public void OnReadState(TestHost host, ReadState read)
     {
+        if (read.Rejected) return; // the leader stepped down: the reader retries
         // Read safety: the read point covers every write acknowledged before the read was issued.
         if (_readFloor.TryGetValue(read.RequestId, out var floor) && read.Index < floor)
             throw new SimulationFailure($"read safety: node {host.Id} read {read.RequestId} at index {read.Index}, but index {floor} was acknowledged before it was issued");

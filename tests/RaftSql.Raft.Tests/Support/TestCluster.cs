@@ -75,6 +75,21 @@ internal sealed class TestCluster
 
     public void Heal() => _cut.Clear();
 
+    /// <summary>Restores the link between two nodes in both directions (other cuts stay).</summary>
+    public void Restore(ulong a, ulong b)
+    {
+        _cut.Remove((a, b));
+        _cut.Remove((b, a));
+    }
+
+    /// <summary>Delivers <paramref name="message"/> now (e.g. one held back by <see cref="Drop"/>), then stabilizes.</summary>
+    public void Deliver(Message message)
+    {
+        Delivered.Add(message);
+        Hosts[message.To].Raft.Step(message);
+        Stabilize();
+    }
+
     /// <summary>Ticks one member and processes its Ready (messages stay queued).</summary>
     public void Tick(ulong id, int times = 1)
     {
