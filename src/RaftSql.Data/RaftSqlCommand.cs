@@ -139,10 +139,18 @@ public sealed class RaftSqlCommand : DbCommand
         IClusterChannel channel = connection.Channel;
         QueryRequest query = BuildQuery(connection, transaction);
         if (transaction is null && channel.LocalReads is { } reads && reads.IsReadOnly(query.Database, query.Sql)
-            && await reads.PrepareAsync(query.Database, connection.ReadConsistency, query.MinIndex, cancellationToken).ConfigureAwait(false))
+            && await reads.PrepareAsync(query.Database, connection.ReadConsistency, query.MinIndex, cancellationToken).ConfigureAwait(false) is { Here: true } permit)
         {
             // In-process node, read-only text, consistency satisfied: read the file directly.
-            return new RaftSqlDataReader(connection, await LocalResults.OpenAsync(reads, query, cancellationToken).ConfigureAwait(false), behavior);
+            var local = await LocalResults.OpenAsync(reads, query, cancellationToken).ConfigureAwait(false);
+            if (!permit.StillHolds)
+            {
+                // The lease ran out while it read: confirm with a ReadIndex round and read again.
+                await local.DisposeAsync().ConfigureAwait(false);
+                await reads.ConfirmLateLeaseReadAsync(query.Database, cancellationToken).ConfigureAwait(false);
+                local = await LocalResults.OpenAsync(reads, query, cancellationToken).ConfigureAwait(false);
+            }
+            return new RaftSqlDataReader(connection, local, behavior);
         }
 
         using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -51,6 +51,30 @@ public sealed class Node : IAsyncDisposable
     /// <summary>The leader this node knows of, or null during an election or when cut off.</summary>
     public ulong? LeaderId => _host?.Status.LeaderId is > 0 and var id ? id : null;
 
+    /// <summary>
+    /// Whether this node works: <see cref="NodeHealthState.Failed"/> (with the reason) when its Raft loop
+    /// failed, in which case it serves only Local reads and everything else fails with NodeStopped;
+    /// <see cref="NodeHealthState.NoLeader"/> while no leader is known; <see cref="NodeHealthState.CatchingUp"/>
+    /// while it has not applied all it knows is committed.
+    /// </summary>
+    public NodeHealth Health
+    {
+        get
+        {
+            var host = _host;
+            if (host is null || Volatile.Read(ref _state) != 1)
+                return new NodeHealth(NodeHealthState.Stopped, "The node is not running.");
+            if (host.Failure is { } failure)
+                return new NodeHealth(NodeHealthState.Failed, failure.Message);
+            var status = host.Status;
+            if (status.LeaderId == 0)
+                return new NodeHealth(NodeHealthState.NoLeader, "No leader is known: an election is running, or this node is cut off from the majority.");
+            if (status.Applied < status.Commit)
+                return new NodeHealth(NodeHealthState.CatchingUp, $"Applied index {status.Applied} of the known commit index {status.Commit}.");
+            return NodeHealth.Healthy;
+        }
+    }
+
     /// <summary>The Raft index this node has applied to its databases.</summary>
     public ulong AppliedIndex => _host?.Status.Applied ?? 0;
 

@@ -12,7 +12,7 @@ namespace RaftSql.Data.Channels;
 /// </summary>
 internal sealed class InProcessChannel : IClusterChannel, ILocalReads
 {
-    private static readonly Task<bool> Ready = Task.FromResult(true);
+    private static readonly Task<ReadPermit> Ready = Task.FromResult(ReadPermit.Granted);
 
     private readonly Node _node;
     private readonly NodeServices _services;
@@ -73,15 +73,20 @@ internal sealed class InProcessChannel : IClusterChannel, ILocalReads
 
     public bool IsReadOnly(string database, string sql) => _services.Databases.IsReadOnly(database, sql);
 
-    public Task<bool> PrepareAsync(string database, ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
+    public Task<ReadPermit> PrepareAsync(string database, ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
     {
         // The common cases need no waiting: answer them without the router's deadline machinery (a node still
-        // replaying its log after a restart serves no read before it has caught up: the router waits for that).
+        // replaying its log after a restart serves no read before it has caught up, and a node whose Raft loop
+        // failed serves Local reads only: the router handles both).
         if (_services.Host.Replayed
-            && (consistency == ReadConsistency.Local || (consistency == ReadConsistency.Session && _node.AppliedIndex >= minIndex)))
+            && (consistency == ReadConsistency.Local
+                || (consistency == ReadConsistency.Session && _services.Host.Failure is null && _node.AppliedIndex >= minIndex)))
             return Ready;
         return _services.Router.PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken);
     }
+
+    public Task ConfirmLateLeaseReadAsync(string database, CancellationToken cancellationToken) =>
+        _services.Router.ConfirmLateLeaseReadAsync(database, cancellationToken);
 
     public SqliteConnection Rent(string database) => _services.Databases.RentReader(database);
 

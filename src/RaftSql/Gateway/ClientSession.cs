@@ -235,16 +235,32 @@ internal sealed class ClientSession : IAsyncDisposable
             return new ClientResponse { RowPage = Serve(pages) };
         }
         var consistency = WireMapper.FromWire(query.Consistency);
-        if (!await router.PrepareLocalReadAsync(query.Database, consistency, query.MinIndex, ct).ConfigureAwait(false))
+        var permit = await router.PrepareLocalReadAsync(query.Database, consistency, query.MinIndex, ct).ConfigureAwait(false);
+        if (!permit.Here)
         {
             var whole = await router.ForwardQueryAsync(query.Database, query.Sql, query.Parameters, consistency, ct).ConfigureAwait(false);
             return new ClientResponse { RowPage = WholePage(whole) };
         }
+        var (id, page) = await OpenCursorAsync(query, ct).ConfigureAwait(false);
+        if (permit.StillHolds)
+            return new ClientResponse { RowPage = page };
+        // The lease ran out while the first page was read: it must not leave as a lease read. Confirm with a
+        // ReadIndex round and read again.
+        if (_cursors.TryRemove(id, out var late))
+            late.Dispose();
+        await router.ConfirmLateLeaseReadAsync(query.Database, ct).ConfigureAwait(false);
+        (_, page) = await OpenCursorAsync(query, ct).ConfigureAwait(false);
+        return new ClientResponse { RowPage = page };
+    }
+
+    private async Task<(ulong Id, RowPage FirstPage)> OpenCursorAsync(QueryRequest query, CancellationToken ct)
+    {
+        var databases = _services.Databases;
         var applied = _services.Host.Status.Applied;
         var cursor = await Task.Run(() => ReaderCursor.Open(databases, query.Database, query.Sql, query.Parameters, applied), ct).ConfigureAwait(false);
         var id = (ulong)Interlocked.Increment(ref _nextId);
         _cursors[id] = cursor;
-        return new ClientResponse { RowPage = await NextPageAsync(id, cursor, query.PageSize, ct).ConfigureAwait(false) };
+        return (id, await NextPageAsync(id, cursor, query.PageSize, ct).ConfigureAwait(false));
     }
 
     private static int PageRows(uint requested) => requested is > 0 and <= 100_000 ? (int)requested : ResultPages.DefaultRows;

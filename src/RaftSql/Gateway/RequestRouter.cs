@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RaftSql.Hosting;
 using RaftSql.Protocol;
 using RaftSql.Transport;
@@ -95,6 +96,7 @@ internal sealed class RequestRouter
         {
             while (true)
             {
+                _host.ThrowIfStopped(); // a node whose Raft loop failed neither writes nor forwards
                 var status = _host.Status;
                 if (status.IsLeader)
                 {
@@ -157,34 +159,53 @@ internal sealed class RequestRouter
         throw error;
     }
 
-    /// <summary>Waits until a local read at <paramref name="consistency"/> may run here. Returns false when
-    /// it must run on the leader instead (a lease read on a follower).</summary>
-    public async Task<bool> PrepareLocalReadAsync(string database, ReadConsistency consistency, ulong minIndex,
+    /// <summary>
+    /// Waits until a local read at <paramref name="consistency"/> may run here. The permit says where it runs:
+    /// here, or on the leader (a lease read on a follower); a lease read here must check
+    /// <see cref="ReadPermit.StillHolds"/> once it has read. Local reads are served even by a node whose Raft
+    /// loop failed (they promise nothing); every other level then fails with NodeStopped.
+    /// </summary>
+    public async Task<ReadPermit> PrepareLocalReadAsync(string database, ReadConsistency consistency, ulong minIndex,
         CancellationToken cancellationToken)
     {
         ValidateDatabaseName(database);
+        if (consistency == ReadConsistency.Local && _host.Replayed)
+            return ReadPermit.Granted;
+        if (consistency != ReadConsistency.Local)
+            _host.ThrowIfStopped();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.RequestTimeout);
         if (!_host.Replayed)
             await WaitForReplayAsync(deadline.Token, cancellationToken).ConfigureAwait(false);
+        if (consistency == ReadConsistency.Local)
+            return ReadPermit.Granted;
         try
         {
             switch (consistency)
             {
-                case ReadConsistency.Local:
-                    return true;
                 case ReadConsistency.Session:
                     await _host.WaitForAppliedAsync(minIndex, deadline.Token).ConfigureAwait(false);
-                    return true;
+                    return ReadPermit.Granted;
                 case ReadConsistency.Lease:
                     var status = _host.Status;
-                    if (status.IsLeader && status.LeaseValid && status.AcceptsWrites)
-                        return true;
+                    if (status.IsLeader && status.AcceptsWrites && status.HoldsLease)
+                    {
+                        // Everything this leader committed before the read began, which other nodes may already
+                        // have read (ReadIndex) or acknowledged, must be applied here first.
+                        await _host.WaitForAppliedAsync(_host.KnownCommit, deadline.Token).ConfigureAwait(false);
+                        var permit = ReadPermit.UnderLease(status.LeaseExpiry);
+                        if (permit.StillHolds)
+                            return permit;
+                    }
                     if (status.LeaderId == 0 || status.IsLeader)
-                        return await LinearizableAsync(deadline.Token).ConfigureAwait(false);
-                    return false;
+                    {
+                        await LinearizableAsync(deadline.Token).ConfigureAwait(false);
+                        return ReadPermit.Granted;
+                    }
+                    return ReadPermit.OnLeader;
                 default:
-                    return await LinearizableAsync(deadline.Token).ConfigureAwait(false);
+                    await LinearizableAsync(deadline.Token).ConfigureAwait(false);
+                    return ReadPermit.Granted;
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -224,7 +245,15 @@ internal sealed class RequestRouter
         }
     }
 
-    private async Task<bool> LinearizableAsync(CancellationToken cancellationToken)
+    /// <summary>A lease read finished after its lease ran out: it must not be returned. Waits until a read here
+    /// is linearizable by a ReadIndex round (the caller then reads again).</summary>
+    public async Task ConfirmLateLeaseReadAsync(string database, CancellationToken cancellationToken)
+    {
+        var permit = await PrepareLocalReadAsync(database, ReadConsistency.Linearizable, 0, cancellationToken).ConfigureAwait(false);
+        Debug.Assert(permit == ReadPermit.Granted);
+    }
+
+    private async Task LinearizableAsync(CancellationToken cancellationToken)
     {
         var noLeaderSince = DateTime.UtcNow;
         while (true)
@@ -233,7 +262,7 @@ internal sealed class RequestRouter
             {
                 var index = await _host.ReadIndexAsync(cancellationToken).ConfigureAwait(false);
                 await _host.WaitForAppliedAsync(index, cancellationToken).ConfigureAwait(false);
-                return true;
+                return;
             }
             catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.NoLeader && DateTime.UtcNow - noLeaderSince < LeaderWait)
             {
@@ -246,9 +275,14 @@ internal sealed class RequestRouter
     public async Task<QueryResult> QueryAsync(string database, string sql, IReadOnlyList<Parameter> parameters,
         ReadConsistency consistency, ulong minIndex, CancellationToken cancellationToken)
     {
-        if (await PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken).ConfigureAwait(false))
-            return await _databases.QueryAsync(database, sql, parameters, cancellationToken).ConfigureAwait(false);
-        return await ForwardQueryAsync(database, sql, parameters, consistency, cancellationToken).ConfigureAwait(false);
+        var permit = await PrepareLocalReadAsync(database, consistency, minIndex, cancellationToken).ConfigureAwait(false);
+        if (!permit.Here)
+            return await ForwardQueryAsync(database, sql, parameters, consistency, cancellationToken).ConfigureAwait(false);
+        var result = await _databases.QueryAsync(database, sql, parameters, cancellationToken).ConfigureAwait(false);
+        if (permit.StillHolds)
+            return result;
+        await ConfirmLateLeaseReadAsync(database, cancellationToken).ConfigureAwait(false);
+        return await _databases.QueryAsync(database, sql, parameters, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs a read on the leader (a lease read asked of a follower) and returns all of its rows.</summary>

@@ -1,9 +1,12 @@
+using System.Diagnostics;
 using RaftSql.Raft;
 
 namespace RaftSql.Hosting;
 
 /// <summary>
 /// What the Raft loop last published about itself: read from any thread without entering the loop.
+/// <see cref="LeaseExpiry"/> is a Stopwatch timestamp (0: no lease): a lease read compares it with the clock
+/// when it is served, so a loop that stalls cannot stretch its lease.
 /// </summary>
 internal sealed record HostStatus(
     ulong Term,
@@ -12,10 +15,13 @@ internal sealed record HostStatus(
     ulong Commit,
     ulong Applied,
     Membership Membership,
-    bool LeaseValid,
+    long LeaseExpiry,
     bool AcceptsWrites)
 {
-    public static HostStatus Initial { get; } = new(0, RaftState.Follower, 0, 0, 0, Membership.Empty, false, false);
+    public static HostStatus Initial { get; } = new(0, RaftState.Follower, 0, 0, 0, Membership.Empty, 0, false);
 
     public bool IsLeader => State == RaftState.Leader;
+
+    /// <summary>True while this leader's lease has not run out, by the clock now.</summary>
+    public bool HoldsLease => LeaseExpiry != 0 && Stopwatch.GetTimestamp() < LeaseExpiry;
 }

@@ -170,7 +170,7 @@ internal sealed partial class RaftHost
             using var stream = staged.OpenRead();
             _engine.InstallSnapshot(stream);
         }
-        _applied = snapshot.Index;
+        Volatile.Write(ref _applied, snapshot.Index);
         HostLog.SnapshotInstalled(_logger, snapshot.Index);
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using RaftSql.Raft;
 using RaftSql.Sqlite;
@@ -28,8 +29,12 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private readonly Dictionary<ulong, (ulong Term, TaskCompletionSource Done)> _confChanges = [];
     private readonly ReadRounds _reads = new();
     private readonly PriorityQueue<TaskCompletionSource, ulong> _appliedWaiters = new();
+    private readonly LeaseClock _lease;
+    private readonly long _minTickSpacing;
+    private long _lastTick = long.MinValue;
     private ulong _writeBarrier = ulong.MaxValue;
-    private ulong _applied;
+    private ulong _applied; // written on the loop thread only; read anywhere with Volatile
+    private ulong _knownCommit; // ditto: raised before any message that reveals a commit index goes out
     private (RaftState State, ulong Leader, ulong Term) _seen;
     private bool _replaying;
 
@@ -37,6 +42,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private volatile HostStatus _status = HostStatus.Initial;
     private volatile bool _admitting;
     private volatile bool _stopped;
+    private volatile RaftSqlException? _failure;
+    private readonly TaskCompletionSource _halted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     public RaftHost(NodeOptions options, RaftLogStore store, Func<IFrameCommitter, ReplicationEngine> createEngine,
@@ -55,7 +62,11 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // Until the replay passes the commit index known now, the files show an older state than this node may
         // have shown before it stopped: no read is served before (see Replayed).
         StartCommit = commit;
-        _core = new RaftNode(BuildConfig(options), store, _applied);
+        var config = BuildConfig(options);
+        _core = new RaftNode(config, store, _applied);
+        _knownCommit = commit;
+        _lease = new LeaseClock(options.HeartbeatInterval, config.ElectionTicks);
+        _minTickSpacing = (long)(options.HeartbeatInterval.TotalSeconds * LeaseClock.MinTickFraction * Stopwatch.Frequency);
         // Where the last membership change before the restart was is not known: compact no lower than here.
         _lastConfChangeIndex = _applied;
         Network.UpdateMembership(_core.Status.Membership);
@@ -89,6 +100,22 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>Raised on the loop thread when this node stops being the leader.</summary>
     public event Action? LeadershipLost;
 
+    /// <summary>Test hook: runs on the loop thread after a Ready's messages went out, before its committed
+    /// entries are applied.</summary>
+    internal Action<IReadOnlyList<Entry>>? BeforeApply { get; set; }
+
+    /// <summary>Why the Raft loop failed, or null while it runs (or after a normal stop).</summary>
+    public RaftSqlException? Failure => _failure;
+
+    /// <summary>The index up to which this node has applied, read from any thread (newer than
+    /// <see cref="HostStatus.Applied"/>, which is published once per loop batch).</summary>
+    public ulong Applied => Volatile.Read(ref _applied);
+
+    /// <summary>The newest commit index this node knows, read from any thread. It is raised before any message
+    /// that reveals it goes out, so a read that starts after another node served a read or acknowledged a
+    /// write at some index sees at least that index here (when this node is the leader that confirmed it).</summary>
+    public ulong KnownCommit => Volatile.Read(ref _knownCommit);
+
     private static RaftConfig BuildConfig(NodeOptions options)
     {
         var electionTicks = (int)Math.Max(2, Math.Round(options.ElectionTimeout / options.HeartbeatInterval));
@@ -97,7 +124,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             Id = options.Id,
             HeartbeatTicks = 1,
             ElectionTicks = electionTicks,
-            // One tick for clock drift, one because the lease flag is published once per loop batch.
+            // The core's tick-counted lease is not used here: the host times leases in real time (LeaseClock).
             LeaseDriftTicks = Math.Min(2, electionTicks - 1),
             // A slow follower costs the leader at most this much buffered entry data (big transactions
             // travel as 1 MiB chunks; 256 of them in flight would be 256 MiB per follower).
@@ -129,7 +156,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (_stopped)
         {
-            tcs.SetException(Stopped());
+            tcs.SetException(_failure ?? Stopped());
             return tcs.Task;
         }
         Post(() =>
@@ -143,7 +170,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
                 tcs.TrySetException(ex);
             }
         });
-        return tcs.Task;
+        return UnlessHaltedAsync(tcs.Task, CancellationToken.None);
     }
 
     private void RunLoop()
@@ -165,8 +192,12 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         catch (Exception ex)
         {
             HostLog.LoopFailed(_logger, ex);
+            var failure = new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node's Raft loop failed: " + ex.Message, ex);
+            _failure = failure;
             _stopped = true;
-            FailEverything(new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node's Raft loop failed: " + ex.Message, ex));
+            _status = _status with { LeaseExpiry = 0, AcceptsWrites = false };
+            _halted.TrySetResult();
+            FailEverything(failure);
         }
     }
 
@@ -180,6 +211,11 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     {
         if (ready.Snapshot is { } snapshot)
             InstallStagedSnapshot(snapshot);
+        // Before anything goes out: the commit index the messages may reveal, and the rounds they start.
+        if (ready.HardState is { } hard && hard.Commit > _knownCommit)
+            Volatile.Write(ref _knownCommit, hard.Commit);
+        if (_core.HeartbeatRound > 0)
+            _lease.NoteSent(_core.Term, _core.HeartbeatRound, LeaseClock.Now);
         // A leader's appends and heartbeats go out before its own fsync: followers write in parallel with
         // it (Raft thesis 10.2.1). This is safe because the core counts the leader's own entries towards
         // a commit only after Advance, i.e. once they are durable here, and because the term they carry is
@@ -201,10 +237,17 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             if (!sendEarly || !IsReplication(message))
                 Send(message);
         }
+        if (ready.CommittedEntries.Count > 0)
+            BeforeApply?.Invoke(ready.CommittedEntries);
         foreach (var entry in ready.CommittedEntries)
             Apply(entry);
         foreach (var read in ready.ReadStates)
-            _reads.Complete(read.RequestId, read.Index);
+        {
+            if (read.Rejected)
+                _reads.Fail(read.RequestId, new RaftSqlException(RaftSqlErrorCode.NoLeader, "The leader stepped down before it confirmed the read."));
+            else
+                _reads.Complete(read.RequestId, read.Index);
+        }
         StartReadRounds();
         _core.Advance(ready);
         if (ready.CommittedEntries.Any(e => e.Type == EntryType.ConfChange) || ready.Snapshot is not null)
@@ -247,7 +290,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         {
             _engine.ApplyOther(entry.Index, entry.Term);
         }
-        _applied = entry.Index;
+        Volatile.Write(ref _applied, entry.Index);
         NoteApplied(entry);
         while (_appliedWaiters.TryPeek(out var waiter, out var index) && index <= _applied)
         {
@@ -262,6 +305,9 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         if (now == _seen)
             return;
         var wasLeader = _seen.State == RaftState.Leader;
+        // The leader that was to answer this node's read rounds is gone (it stepped down, or another one leads,
+        // or a new term began): nobody will answer them.
+        var leaderGone = _seen.Leader != 0 && (now.Leader != _seen.Leader || now.Term != _seen.Term);
         _seen = now;
         HostLog.RoleChanged(_logger, _options.Id, now.State, now.Term, now.Leader);
         if (now.State == RaftState.Leader && !wasLeader)
@@ -285,9 +331,9 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             LeadershipLost?.Invoke();
             _engine.CutTails(lost, ReadLog);
         }
-        if (now.Leader != 0 && now.State != RaftState.Leader)
+        if (leaderGone)
         {
-            // Reads queued with a leader that is gone would only time out: let their callers retry.
+            // Reads queued with a leader that is gone would only time out: let their callers retry at once.
             _reads.FailAll(new RaftSqlException(RaftSqlErrorCode.NoLeader, "The leader changed during the read."));
         }
     }
@@ -301,9 +347,16 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         }
         var status = _core.Status;
         _admitting = status.State == RaftState.Leader && _applied >= _writeBarrier && !_core.TransferInProgress;
+        var leaseExpiry = 0L;
+        if (status.State == RaftState.Leader)
+        {
+            // A round that sent no message (a single voter) is noted here, after it was confirmed.
+            _lease.NoteSent(status.Term, _core.HeartbeatRound, LeaseClock.Now);
+            leaseExpiry = _lease.Expiry(status.Term, _core.LeaseRound);
+        }
         _status = new HostStatus(
             status.Term, status.State, status.Leader, status.Commit, _applied, status.Membership,
-            status.State == RaftState.Leader && _core.LeaseValid,
+            leaseExpiry,
             status.State == RaftState.Leader && _applied >= _writeBarrier);
     }
 
@@ -312,8 +365,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>Called on SQLite's thread before a local commit frame is written.</summary>
     public void Admit(string database)
     {
-        if (_stopped)
-            throw Stopped();
+        ThrowIfStopped();
         if (!_admitting)
         {
             var status = _status;
@@ -335,7 +387,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         if (_stopped)
         {
             _uncommitted.Release(entry.Length);
-            throw Stopped();
+            ThrowIfStopped();
         }
         Post(() => ProposeOwn(commit, entry, final));
     }
@@ -388,14 +440,23 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>A ReadIndex round: the index a linearizable read must wait for (see <see cref="ReadRounds"/>).</summary>
     public Task<ulong> ReadIndexAsync(CancellationToken cancellationToken)
     {
+        ThrowIfStopped();
         var round = _reads.Join();
         Post(StartReadRounds);
-        return round.WaitAsync(cancellationToken);
+        return UnlessHaltedAsync(round, cancellationToken);
     }
 
     private void OnTick()
     {
-        _core.Tick();
+        // Ticks that queued up while the loop was busy arrive together: count at most one per
+        // MinTickFraction of a heartbeat interval, so that ElectionTicks ticks (a follower's vote promise)
+        // never pass in less real time than the lease assumes.
+        var now = Stopwatch.GetTimestamp();
+        if (_lastTick == long.MinValue || now - _lastTick >= _minTickSpacing)
+        {
+            _lastTick = now;
+            _core.Tick();
+        }
         StartReadRounds();
     }
 
@@ -419,7 +480,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>Completes once this node has applied <paramref name="index"/>.</summary>
     public Task WaitForAppliedAsync(ulong index, CancellationToken cancellationToken)
     {
-        if (_status.Applied >= index)
+        ThrowIfStopped();
+        if (Applied >= index)
             return Task.CompletedTask;
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Post(() =>
@@ -427,7 +489,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             if (_applied >= index) tcs.TrySetResult();
             else _appliedWaiters.Enqueue(tcs, index);
         });
-        return tcs.Task.WaitAsync(cancellationToken);
+        return UnlessHaltedAsync(tcs.Task, cancellationToken);
     }
 
     /// <summary>Proposes a membership change on the leader and waits until it is applied here.</summary>
@@ -475,46 +537,6 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>Feeds a message that arrived from a peer.</summary>
     public void Receive(Message message) => Post(() => _core.Step(message));
 
-    // ---- failures --------------------------------------------------------------------------------
-
-    private RaftSqlException ProposeFailure(ProposeResult result) => result.Status switch
-    {
-        ProposeStatus.NotLeader when result.LeaderHint == 0 => NoLeader(),
-        ProposeStatus.NotLeader => new RaftSqlException(RaftSqlErrorCode.NotLeader, $"Node {_options.Id} is not the leader (node {result.LeaderHint} is)."),
-        ProposeStatus.TransferInProgress => new RaftSqlException(RaftSqlErrorCode.NotLeader, "Leadership is being transferred; retry on the new leader."),
-        ProposeStatus.ConfChangeNotReady => new RaftSqlException(RaftSqlErrorCode.MembershipChangeRejected, "Another membership change is in progress."),
-        ProposeStatus.InvalidConfChange => new RaftSqlException(RaftSqlErrorCode.MembershipChangeRejected, "The membership change is not allowed (unknown member, or no voter would be left)."),
-        _ => new RaftSqlException(RaftSqlErrorCode.MessageTooLarge, "The write is too large for one Raft entry, or too much is waiting to commit."),
-    };
-
-    private static RaftSqlException Lost(ulong index) =>
-        new(RaftSqlErrorCode.OutcomeUnknown, $"Entry {index} was replaced by a new leader's log; the write did not commit.");
-
-    private static RaftSqlException NoLeader() =>
-        new(RaftSqlErrorCode.NoLeader, "No leader is known: the cluster is electing one, or this node is cut off from the majority.");
-
-    private static RaftSqlException Stopped() => new(RaftSqlErrorCode.NodeStopped, "The node is stopped.");
-
-    private void FailEverything(RaftSqlException reason)
-    {
-        _admitting = false;
-        foreach (var (_, change) in _confChanges) change.Done.TrySetException(reason);
-        _confChanges.Clear();
-        _reads.FailAll(reason);
-        while (_appliedWaiters.TryDequeue(out var waiter, out _)) waiter.TrySetException(reason);
-        // A writer waiting for the byte budget holds its database's write lock: free it before the cut.
-        ReleaseOwnEntries();
-        try
-        {
-            LeadershipLost?.Invoke();
-            _engine.CutTails(reason, ReadLog);
-        }
-        catch (Exception ex) when (ex is RaftSqlException or IOException or ObjectDisposedException)
-        {
-            HostLog.LoopFailed(_logger, ex);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -526,6 +548,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             Post(() =>
             {
                 _stopped = true;
+                _halted.TrySetResult();
                 FailEverything(Stopped());
                 drained.TrySetResult();
             });

@@ -742,7 +742,7 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
             default:
             {
                 var services = node.Services;
-                if (!await services.Router.PrepareLocalReadAsync(database, level, 0, CancellationToken.None))
+                if (!(await services.Router.PrepareLocalReadAsync(database, level, 0, CancellationToken.None)).Here)
                     return (await services.Router.ForwardQueryAsync(database, sql, [], level, CancellationToken.None)).Rows;
                 var connection = services.Databases.RentReader(database);
                 try

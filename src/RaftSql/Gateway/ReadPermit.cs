@@ -1,0 +1,25 @@
+using System.Diagnostics;
+
+namespace RaftSql.Gateway;
+
+/// <summary>
+/// How a read may run, as <see cref="RequestRouter.PrepareLocalReadAsync"/> decided: here, or on the leader
+/// (<see cref="Here"/> false: a lease read asked of a follower). A lease read here holds only until
+/// <see cref="LeaseExpiry"/>: the caller checks <see cref="StillHolds"/> after it has read (its SQLite
+/// snapshot taken), and a read that finished after the lease ran out is not returned; it is confirmed with a
+/// ReadIndex round and read again (<see cref="RequestRouter.ConfirmLateLeaseReadAsync"/>).
+/// </summary>
+internal readonly record struct ReadPermit(bool Here, long LeaseExpiry)
+{
+    /// <summary>The read runs on the leader.</summary>
+    public static ReadPermit OnLeader { get; } = new(false, 0);
+
+    /// <summary>The read runs here, with no time limit.</summary>
+    public static ReadPermit Granted { get; } = new(true, long.MaxValue);
+
+    /// <summary>The read runs here while the leader lease holds.</summary>
+    public static ReadPermit UnderLease(long expiry) => new(true, expiry);
+
+    /// <summary>True when what was read here may be returned: always, except a lease read whose lease ran out.</summary>
+    public bool StillHolds => LeaseExpiry == long.MaxValue || Stopwatch.GetTimestamp() < LeaseExpiry;
+}
