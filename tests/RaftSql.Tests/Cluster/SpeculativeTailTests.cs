@@ -717,7 +717,7 @@ public sealed class SpeculativeTailTests(ITestOutputHelper output)
         Provider,
     }
 
-    private static async Task<IReadOnlyList<object[]>> ReadAsync(Node node, ReadPath path, ReadConsistency level, string database, string sql)
+    internal static async Task<IReadOnlyList<object[]>> ReadAsync(Node node, ReadPath path, ReadConsistency level, string database, string sql)
     {
         switch (path)
         {
