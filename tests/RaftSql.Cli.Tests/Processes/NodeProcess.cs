@@ -14,14 +14,23 @@ internal sealed class NodeProcess : IDisposable
         _process = process;
     }
 
-    public static NodeProcess Start(params string[] nodeArguments)
+    public static NodeProcess Start(params string[] nodeArguments) => StartWith([], nodeArguments);
+
+    /// <summary>Starts the node through <paramref name="launcher"/> (for example <c>ip netns exec ns</c>), which must
+    /// exec the node in its own process so that signals reach the node.</summary>
+    public static NodeProcess StartWith(IReadOnlyList<string> launcher, params string[] nodeArguments)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(launcher.Count > 0 ? launcher[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var word in launcher.Skip(1))
+            start.ArgumentList.Add(word);
+        if (launcher.Count > 0)
+            start.ArgumentList.Add(dotnet);
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "RaftSql.Cli.dll"));
         start.ArgumentList.Add("node");
         foreach (var argument in nodeArguments)
@@ -63,6 +72,20 @@ internal sealed class NodeProcess : IDisposable
         kill.WaitForExit();
         if (kill.ExitCode != 0)
             throw new InvalidOperationException($"kill -TERM {_process.Id} failed with exit code {kill.ExitCode}.");
+    }
+
+    /// <summary>SIGSTOP: the node freezes (timers, sockets and all) until <see cref="Resume"/>.</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        if (_process.HasExited)
+            return;
+        using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
     }
 
     public Task WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync().WaitAsync(timeout);
