@@ -14,13 +14,17 @@ namespace RaftSql.Cli.Tests.Nemesis;
 /// through the ADO.NET provider at Linearizable, Lease and Session consistency. At the end, with every fault
 /// healed: histories checked (linearizable registers, session guarantees, bank invariants, no acknowledged write
 /// lost, no failed write applied), <c>PRAGMA integrity_check</c> on every node, every node's content identical.
-/// RAFTSQL_NEMESIS_SECONDS sets how long faults run (default 40), RAFTSQL_NEMESIS_SEED replays a schedule.
+/// RAFTSQL_NEMESIS_SECONDS sets how long faults run (default 40), RAFTSQL_NEMESIS_SEED replays a schedule,
+/// RAFTSQL_NEMESIS_LOOPBACK=1 keeps the nodes on loopback (no partitions) even as root, and RAFTSQL_NEMESIS_CANARY=1
+/// makes one register client read at Local consistency while its reads are checked as linearizable (the run should
+/// then fail with stale reads: a check of the checkers).
 /// </summary>
 public sealed class NemesisTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
     private readonly ITestOutputHelper _output;
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "raftsql-nemesis-" + Guid.NewGuid().ToString("N"));
+    private const string DataPrefix = "raftsql-nemesis-";
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"{DataPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
     private NetworkLab? _lab;
     private NemesisCluster? _cluster;
 
@@ -44,7 +48,14 @@ public sealed class NemesisTests : IDisposable
             ? given : Random.Shared.Next(1, int.MaxValue);
         Log($"nemesis seed {seed} (replay with RAFTSQL_NEMESIS_SEED={seed}), {seconds} s of faults");
 
-        _lab = NetworkLab.TryCreate(3, Log, out string? whyNot);
+        string? whyNot = "RAFTSQL_NEMESIS_LOOPBACK is set";
+        foreach (string stale in Directory.EnumerateDirectories(Path.GetTempPath(), DataPrefix + "*")
+            .Where(d => NetworkLab.OwnerGone(Path.GetFileName(d), DataPrefix)))
+        {
+            Log($"removing stale data directory {stale}");
+            DeleteQuietly(stale);
+        }
+        _lab = Environment.GetEnvironmentVariable("RAFTSQL_NEMESIS_LOOPBACK") is { Length: > 0 } ? null : NetworkLab.TryCreate(3, Log, out whyNot);
         Log(_lab is null ? $"PARTITIONS SKIPPED: {whyNot}; running kills, restarts and pauses on loopback only" : "nodes in network namespaces");
         _cluster = new NemesisCluster(3, _lab, _root);
         _cluster.StartAll();
@@ -66,7 +77,10 @@ public sealed class NemesisTests : IDisposable
 
         using var stopClients = new CancellationTokenSource();
         var random = new Random(seed);
-        ReadConsistency[] registerLevels = [ReadConsistency.Linearizable, ReadConsistency.Lease, ReadConsistency.Session, ReadConsistency.Linearizable];
+        // The canary checks the checkers: one client reads at Local consistency and its reads are held to linearizability.
+        bool canary = Environment.GetEnvironmentVariable("RAFTSQL_NEMESIS_CANARY") is { Length: > 0 };
+        ReadConsistency[] registerLevels = [ReadConsistency.Linearizable, ReadConsistency.Lease, ReadConsistency.Session,
+            canary ? ReadConsistency.Local : ReadConsistency.Linearizable];
         ReadConsistency[] bankLevels = [ReadConsistency.Linearizable, ReadConsistency.Lease, ReadConsistency.Session];
         var clients = new List<Task>();
         for (int c = 0; c < registerLevels.Length; c++)
@@ -96,7 +110,11 @@ public sealed class NemesisTests : IDisposable
         lock (workloads.SessionConsistency)
             levels = new(workloads.SessionConsistency);
         var strongOps = registerOps.Where(o => o.Call.Kind != RegisterOpKind.Read
-            || levels.GetValueOrDefault(o.Process, ReadConsistency.Linearizable) is ReadConsistency.Linearizable or ReadConsistency.Lease);
+            || levels.GetValueOrDefault(o.Process, ReadConsistency.Linearizable) is ReadConsistency.Linearizable or ReadConsistency.Lease or ReadConsistency.Local)
+            .ToList();
+        var okReads = registerOps.Where(o => o.IsOk && o.Call.Kind == RegisterOpKind.Read).ToList();
+        string readsByLevel = string.Join(", ", okReads.GroupBy(o => levels.GetValueOrDefault(o.Process, ReadConsistency.Linearizable))
+            .OrderBy(g => g.Key).Select(g => $"{g.Key.ToString().ToLowerInvariant()} {g.Count()}"));
         var checkTimer = Stopwatch.StartNew();
         var result = RegisterChecker.Check(strongOps, initialValue: 0)
             .Concat(SessionChecker.Check(registerOps))
@@ -105,15 +123,17 @@ public sealed class NemesisTests : IDisposable
 
         var bankOps = workloads.Bank.Operations();
         int ackedWrites = registerOps.Count(o => o.IsOk && o.Call.Kind != RegisterOpKind.Read)
-            + bankOps.Count(o => o.IsOk && o.Call.Kind == BankCall.Transfer(0, 0, 0, 0).Kind && o.Result!.Applied);
+            + bankOps.Count(o => o.IsOk && o.Call.Kind == BankOpKind.Transfer && o.Result!.Applied);
         int unknown = registerOps.Count(o => o.IsUnknown) + bankOps.Count(o => o.IsUnknown);
         int failed = registerOps.Count(o => o.Outcome == Outcome.Failed) + bankOps.Count(o => o.Outcome == Outcome.Failed);
         string faultText = string.Join(", ", faults.Select(f => $"{f.Key.ToString().ToLowerInvariant()} {f.Value}"));
         Log($"checked in {checkTimer.ElapsedMilliseconds} ms");
-        Log($"NEMESIS seed={seed} seconds={seconds} network={(_lab is null ? "loopback (no partitions)" : "namespaces")} " +
+        Log($"NEMESIS{(canary ? " (CANARY: Local reads checked as linearizable)" : "")} seed={seed} seconds={seconds} network={(_lab is null ? "loopback (no partitions)" : "namespaces")} " +
             $"faults: {faultText} ops={registerOps.Count + bankOps.Count} (register {registerOps.Count}, bank {bankOps.Count}) " +
             $"acknowledged-writes={ackedWrites} failed={failed} unknown={unknown} transfers-applied={finalBank.AppliedTransferIds.Count} " +
             $"client-errors={workloads.UnexpectedErrors} anomalies={result.Anomalies.Count}");
+        Log($"register reads acknowledged: {readsByLevel}; ops in the linearizability check {strongOps.Count}; " +
+            $"bank reads acknowledged {bankOps.Count(o => o.IsOk && o.Call.Kind == BankOpKind.Read)}");
         foreach (string anomaly in result.Anomalies.Take(50))
             Log("ANOMALY " + anomaly);
         if (!result.Ok)
@@ -127,8 +147,8 @@ public sealed class NemesisTests : IDisposable
     {
         var counts = new SortedDictionary<Fault, int>();
         Fault[] kinds = cluster.HasNetwork
-            ? [Fault.Kill, Fault.Restart, Fault.Pause, Fault.Cut, Fault.Cut, Fault.Isolate]
-            : [Fault.Kill, Fault.Restart, Fault.Pause];
+            ? [Fault.Kill, Fault.Restart, Fault.Pause, Fault.Pause, Fault.Cut, Fault.Cut, Fault.Isolate]
+            : [Fault.Kill, Fault.Restart, Fault.Pause, Fault.Pause];
         var clock = Stopwatch.StartNew();
         for (int step = 1; clock.Elapsed < duration; step++)
         {
@@ -318,9 +338,18 @@ public sealed class NemesisTests : IDisposable
     {
         _cluster?.Dispose();
         _lab?.Dispose();
+        DeleteQuietly(_root);
+    }
+
+    private static void DeleteQuietly(string directory)
+    {
         try
         {
-            Directory.Delete(_root, recursive: true);
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Never created.
         }
         catch (IOException)
         {

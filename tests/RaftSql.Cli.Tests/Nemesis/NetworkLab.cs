@@ -123,6 +123,12 @@ internal sealed class NetworkLab : IDisposable
             string ns = line.Split(' ')[0];
             if (OwnerGone(ns))
             {
+                // Nodes a crashed run left behind still run in its namespaces: end them first.
+                foreach (string pid in Run("ip", "netns", "pids", ns).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    log($"killing process {pid} left in stale namespace {ns}");
+                    Run("kill", "-KILL", pid);
+                }
                 log($"removing stale namespace {ns}");
                 Run("ip", "netns", "del", ns);
             }
@@ -139,12 +145,12 @@ internal sealed class NetworkLab : IDisposable
         }
     }
 
-    /// <summary>True for a name of ours whose owning process no longer runs.</summary>
-    private static bool OwnerGone(string name)
+    /// <summary>True for a name of ours (<paramref name="prefix"/> then the owner's process id) whose owner no longer runs.</summary>
+    public static bool OwnerGone(string name, string prefix = Prefix)
     {
-        if (!name.StartsWith(Prefix, StringComparison.Ordinal))
+        if (!name.StartsWith(prefix, StringComparison.Ordinal))
             return false;
-        string digits = new([.. name.Skip(Prefix.Length).TakeWhile(char.IsAsciiDigit)]);
+        string digits = new([.. name.Skip(prefix.Length).TakeWhile(char.IsAsciiDigit)]);
         return digits.Length > 0 && int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
             && !Directory.Exists($"/proc/{pid}");
     }
