@@ -13,7 +13,10 @@ namespace RaftSql.Cli.Tests.Nemesis;
 internal sealed class Workloads
 {
     public const string Database = "nemesis.db";
+    /// <summary>Registers in use at a time; every <see cref="KeyLifetime"/> the clients move on to fresh keys, which keeps
+    /// each key's history short enough for the linearizability search (as Jepsen's independent keys do).</summary>
     public const int Registers = 4;
+    public static readonly TimeSpan KeyLifetime = TimeSpan.FromSeconds(10);
     public const int Accounts = 5;
     public const long InitialBalance = 100;
 
@@ -22,6 +25,7 @@ internal sealed class Workloads
     private long _nextValue;
     private long _nextTransfer;
     private int _nextSession;
+    private readonly Stopwatch _age = Stopwatch.StartNew();
 
     public Workloads(IReadOnlyList<string> addresses, Action<string> log)
     {
@@ -63,12 +67,10 @@ internal sealed class Workloads
     {
         await using var connection = new RaftSqlConnection(ConnectionString(ReadConsistency.Linearizable, 0));
         await connection.OpenAsync();
-        string values = string.Join(',', Enumerable.Range(0, Registers).Select(k => $"({k}, 0, 0)"));
         string accounts = string.Join(',', Enumerable.Range(0, Accounts).Select(a => $"({a}, {InitialBalance})"));
         foreach (string sql in new[]
         {
             "CREATE TABLE reg (k INTEGER PRIMARY KEY, v INTEGER NOT NULL, ver INTEGER NOT NULL)",
-            $"INSERT INTO reg VALUES {values}",
             "CREATE TABLE acct (id INTEGER PRIMARY KEY, bal INTEGER NOT NULL)",
             $"INSERT INTO acct VALUES {accounts}",
             "CREATE TABLE transfers (id INTEGER PRIMARY KEY, src INTEGER NOT NULL, dst INTEGER NOT NULL, amount INTEGER NOT NULL)",
@@ -83,7 +85,7 @@ internal sealed class Workloads
     public async Task RunRegisterClientAsync(int client, ReadConsistency consistency, int seed, CancellationToken stop)
     {
         var random = new Random(seed);
-        var lastSeen = new long?[Registers];
+        var lastSeen = new Dictionary<long, long?>();
         while (!stop.IsCancellationRequested)
         {
             var (connection, session) = await OpenSessionAsync(consistency, client, stop);
@@ -93,11 +95,11 @@ internal sealed class Workloads
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    long key = random.Next(Registers);
+                    long key = _age.Elapsed.Ticks / KeyLifetime.Ticks * Registers + random.Next(Registers);
                     int dice = random.Next(10);
                     RegisterCall call = dice < 5 ? RegisterCall.Read(key)
                         : dice < 8 ? RegisterCall.Write(key, Interlocked.Increment(ref _nextValue))
-                        : RegisterCall.Cas(key, lastSeen[key] ?? 0, Interlocked.Increment(ref _nextValue));
+                        : RegisterCall.Cas(key, lastSeen.GetValueOrDefault(key), Interlocked.Increment(ref _nextValue));
                     var invocation = Register.Invoke(session, call);
                     try
                     {
@@ -141,13 +143,16 @@ internal sealed class Workloads
                     return new RegisterResult(reader.GetInt64(0), Version: reader.GetInt64(1));
                 }
             case RegisterOpKind.Write:
-                command.CommandText = "UPDATE reg SET v = @v, ver = ver + 1 WHERE k = @k RETURNING ver";
+                command.CommandText = "INSERT INTO reg (k, v, ver) VALUES (@k, @v, 1) ON CONFLICT (k) DO UPDATE SET v = excluded.v, ver = reg.ver + 1 RETURNING ver";
                 command.Parameters.Add(new RaftSqlParameter("@v", call.Value));
                 return new RegisterResult(Version: AsLong(await command.ExecuteScalarAsync()));
             default:
-                command.CommandText = "UPDATE reg SET v = @v, ver = ver + 1 WHERE k = @k AND v = @e RETURNING ver";
+                command.CommandText = call.Expected is null
+                    ? "INSERT INTO reg (k, v, ver) VALUES (@k, @v, 1) ON CONFLICT (k) DO NOTHING RETURNING ver"
+                    : "UPDATE reg SET v = @v, ver = ver + 1 WHERE k = @k AND v = @e RETURNING ver";
                 command.Parameters.Add(new RaftSqlParameter("@v", call.Value));
-                command.Parameters.Add(new RaftSqlParameter("@e", call.Expected));
+                if (call.Expected is not null)
+                    command.Parameters.Add(new RaftSqlParameter("@e", call.Expected));
                 long? version = AsLong(await command.ExecuteScalarAsync());
                 return new RegisterResult(Succeeded: version is not null, Version: version);
         }
