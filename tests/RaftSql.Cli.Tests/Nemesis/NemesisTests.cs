@@ -159,6 +159,8 @@ public sealed class NemesisTests : IDisposable
             int other = (target + 1 + random.Next(cluster.Size - 1)) % cluster.Size;
             bool bothPeers = random.Next(2) == 0;
             int holdMs = random.Next(1000, 6000);
+            // Now and then a second node is paused or killed at the same time: the majority is gone for a while.
+            Fault? second = random.Next(4) == 0 ? (random.Next(2) == 0 ? Fault.Pause : Fault.Kill) : null;
             if (atLeader && await cluster.LeaderIndexAsync() is { } leader)
                 target = leader;
             if (other == target)
@@ -169,7 +171,11 @@ public sealed class NemesisTests : IDisposable
                 Fault.Cut => $"cut nodes {target + 1} and {other + 1} apart",
                 _ => $"{fault.ToString().ToLowerInvariant()} node {target + 1}",
             };
-            Log($"step {step} at {clock.Elapsed.TotalSeconds:0.0} s: {what}{(atLeader ? " (the leader)" : "")} for {holdMs} ms");
+            if (atLeader)
+                what += " (the leader)";
+            if (second is { } extra)
+                what += $", and {extra.ToString().ToLowerInvariant()} node {other + 1}";
+            Log($"step {step} at {clock.Elapsed.TotalSeconds:0.0} s: {what} for {holdMs} ms");
             switch (fault)
             {
                 case Fault.Kill:
@@ -193,6 +199,12 @@ public sealed class NemesisTests : IDisposable
                     break;
             }
             counts[fault] = counts.GetValueOrDefault(fault) + 1;
+            if (second == Fault.Pause)
+                cluster.Pause(other);
+            else if (second == Fault.Kill)
+                cluster.Kill(other);
+            if (second is { } both)
+                counts[both] = counts.GetValueOrDefault(both) + 1;
             await Task.Delay(holdMs);
             cluster.HealAll();
         }
