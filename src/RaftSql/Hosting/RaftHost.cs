@@ -415,7 +415,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     }
 
     /// <summary>Entries [<paramref name="from"/>, <paramref name="to"/>] from the log, a few at a time.</summary>
-    private IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)> ReadLog(ulong from, ulong to)
+    public IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)> ReadLog(ulong from, ulong to)
     {
         for (var next = from; next <= to;)
         {
