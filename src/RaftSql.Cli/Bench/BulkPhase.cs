@@ -61,7 +61,7 @@ internal static class BulkPhase
                 ? Invariant($"bulk not measured: the cluster refused the {mib} MiB transaction with MessageTooLarge after {clock.Elapsed.TotalSeconds:0.0} s (transactions over one Raft entry are not supported yet)")
                 : Invariant($"bulk failed after {clock.Elapsed.TotalSeconds:0.0} s: {ex.Code}: {ex.Message}");
             if (ex.Code is RaftSqlErrorCode.Timeout or RaftSqlErrorCode.OutcomeUnknown)
-                note += " (a `raftsql node` gives a write its default NodeOptions.CommitTimeout, which a busy or slow machine can exceed)";
+                note += " (a `raftsql node` gives a write its --commit-timeout, 10 s by default, which a busy or slow machine can exceed)";
             return Finish(0, note);
         }
         var committed = clock.Elapsed;

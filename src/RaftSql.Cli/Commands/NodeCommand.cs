@@ -27,16 +27,26 @@ internal static class NodeCommand
         var role = new Option<NodeRole>("--role") { Description = "Role to join with", DefaultValueFactory = _ => NodeRole.Standby };
         var heartbeat = new Option<int>("--heartbeat-ms") { Description = "Raft heartbeat interval", DefaultValueFactory = _ => 100 };
         var election = new Option<int>("--election-timeout-ms") { Description = "Election timeout (randomized up to twice this)", DefaultValueFactory = _ => 600 };
+        var commitTimeout = new Option<double>("--commit-timeout")
+        {
+            Description = "Seconds a write may wait for its commit before it fails with Timeout (or OutcomeUnknown)",
+            DefaultValueFactory = _ => new NodeOptions().CommitTimeout.TotalSeconds,
+        };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Least severe log level printed", DefaultValueFactory = _ => LogLevel.Information };
 
         var command = new Command("node", "Run a node until Ctrl+C or SIGTERM, then stop it gracefully (a leader hands over first)")
         {
-            id, address, data, bind, cluster, join, role, heartbeat, election, logLevel,
+            id, address, data, bind, cluster, join, role, heartbeat, election, commitTimeout, logLevel,
         };
         id.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<ulong>() == 0)
                 result.AddError("--id must be at least 1.");
+        });
+        commitTimeout.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<double>() is not (> 0 and <= 86_400))
+                result.AddError("--commit-timeout must be more than 0 and at most 86400 seconds.");
         });
         command.Validators.Add(result =>
         {
@@ -53,7 +63,7 @@ internal static class NodeCommand
                 parse.GetValue(id), parse.GetRequiredValue(address), parse.GetRequiredValue(data), parse.GetValue(bind),
                 parse.GetValue(cluster) ?? [], parse.GetValue(join) ?? [], parse.GetValue(role),
                 TimeSpan.FromMilliseconds(parse.GetValue(heartbeat)), TimeSpan.FromMilliseconds(parse.GetValue(election)),
-                parse.GetValue(logLevel));
+                TimeSpan.FromSeconds(parse.GetValue(commitTimeout)), parse.GetValue(logLevel));
             return NodeRunner.RunAsync(settings, ct);
         }, ct));
         return command;

@@ -28,6 +28,7 @@ internal static class NodeRunner
             InitialCluster = settings.InitialCluster,
             HeartbeatInterval = settings.HeartbeatInterval,
             ElectionTimeout = settings.ElectionTimeout,
+            CommitTimeout = settings.CommitTimeout,
             LoggerFactory = loggerFactory,
         });
         await node.StartAsync(stopSignal).ConfigureAwait(false);

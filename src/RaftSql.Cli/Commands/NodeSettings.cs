@@ -13,6 +13,7 @@ internal sealed record NodeSettings(
     NodeRole JoinRole,
     TimeSpan HeartbeatInterval,
     TimeSpan ElectionTimeout,
+    TimeSpan CommitTimeout,
     LogLevel LogLevel)
 {
     /// <summary>

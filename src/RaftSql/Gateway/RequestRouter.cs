@@ -236,6 +236,15 @@ internal sealed class RequestRouter
         try
         {
             await _host.WaitForAppliedAsync(_host.StartCommit, deadline).ConfigureAwait(false);
+            if (!_host.Replayed && _host.StartLastIndex > 0)
+            {
+                // After a crash: what this node served before may be past the saved commit index, up to its last log
+                // entry. A leader's ReadIndex covers everything committed then, so applying up to it (or to that
+                // last entry, if lower) reaches at least what was served.
+                var index = await LinearizableIndexAsync(deadline).ConfigureAwait(false);
+                await _host.WaitForAppliedAsync(Math.Min(index, _host.StartLastIndex), deadline).ConfigureAwait(false);
+                _host.ConfirmReadFloor();
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -255,14 +264,19 @@ internal sealed class RequestRouter
 
     private async Task LinearizableAsync(CancellationToken cancellationToken)
     {
+        var index = await LinearizableIndexAsync(cancellationToken).ConfigureAwait(false);
+        await _host.WaitForAppliedAsync(index, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A ReadIndex round, retried while no leader is known for up to <see cref="LeaderWait"/>.</summary>
+    private async Task<ulong> LinearizableIndexAsync(CancellationToken cancellationToken)
+    {
         var noLeaderSince = DateTime.UtcNow;
         while (true)
         {
             try
             {
-                var index = await _host.ReadIndexAsync(cancellationToken).ConfigureAwait(false);
-                await _host.WaitForAppliedAsync(index, cancellationToken).ConfigureAwait(false);
-                return;
+                return await _host.ReadIndexAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.NoLeader && DateTime.UtcNow - noLeaderSince < LeaderWait)
             {

@@ -43,4 +43,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Dropped a snapshot stream from node {Peer}")]
     public static partial void SnapshotReceiveFailed(ILogger logger, ulong peer, Exception exception);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "Snapshot for node {Peer} deferred: the databases are consistent only at {Point}, applied {Applied}")]
+    public static partial void SnapshotDeferred(ILogger logger, ulong peer, ulong point, ulong applied);
 }

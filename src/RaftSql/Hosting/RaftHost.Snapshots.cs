@@ -30,8 +30,17 @@ internal sealed partial class RaftHost
     {
         if (_snapshotSends.ContainsKey(request.To))
             return;
-        // Everything up to the applied index is in the engine's files; the metadata describes that point.
-        var metadata = new SnapshotMetadata(_applied, _store.Term(_applied), _core.Status.Membership);
+        // The metadata must describe what the files hold: never a point inside a big transaction whose chunks are
+        // staged (or our own, applied as such), since no snapshot holds them and the installer would get the rest only.
+        var point = _engine.SnapshotPoint(_applied);
+        if (point < _lastConfChangeIndex || point < _store.Snapshot().Index)
+        {
+            // The membership at that point is not known (or its entries are gone): ask again after a heartbeat.
+            HostLog.SnapshotDeferred(_logger, request.To, point, _applied);
+            Post(() => _core.ReportSnapshot(request.To, false));
+            return;
+        }
+        var metadata = new SnapshotMetadata(point, _store.Term(point), _core.Status.Membership);
         var message = request with { Snapshot = metadata };
         _snapshotSends[request.To] = Task.Run(() => SendSnapshotAsync(message));
     }
@@ -47,7 +56,8 @@ internal sealed partial class RaftHost
             Directory.CreateDirectory(SnapshotDirectory);
             await using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
             {
-                _engine.WriteSnapshot(file);
+                if (_engine.WriteSnapshot(file) < message.Snapshot!.Index)
+                    throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The databases are not consistent at index {message.Snapshot.Index}.");
             }
             var address = Network.AddressOf(to)
                 ?? throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The address of node {to} is unknown.");

@@ -62,6 +62,9 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // Until the replay passes the commit index known now, the files show an older state than this node may
         // have shown before it stopped: no read is served before (see Replayed).
         StartCommit = commit;
+        // After a crash the saved commit index may lag what this node applied and served: up to its last log entry.
+        StartLastIndex = store.UncleanStart && store.LastIndex > commit ? store.LastIndex : 0;
+        _readFloorKnown = StartLastIndex == 0;
         var config = BuildConfig(options);
         _core = new RaftNode(config, store, _applied);
         _knownCommit = commit;
@@ -95,7 +98,17 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>True once this node has applied <see cref="StartCommit"/>. Before, it is replaying entries its
     /// files may already be past (or that it showed before it stopped) and serves no read, not even Local:
     /// a reader would travel back in time.</summary>
-    public bool Replayed => _status.Applied >= StartCommit;
+    public bool Replayed => _status.Applied >= StartCommit && (_readFloorKnown || _status.Applied >= StartLastIndex);
+
+    /// <summary>After a crash with entries past the saved commit index: the last log index then (else 0). This node may
+    /// have served reads up to it, so it serves none below it, or below what a leader confirms as committed
+    /// (<see cref="ConfirmReadFloor"/>), whichever is lower.</summary>
+    public ulong StartLastIndex { get; }
+
+    private volatile bool _readFloorKnown;
+
+    /// <summary>Applied the commit index a ReadIndex round confirmed (or <see cref="StartLastIndex"/>): no read travels back.</summary>
+    public void ConfirmReadFloor() => _readFloorKnown = true;
 
     /// <summary>Raised on the loop thread when this node stops being the leader.</summary>
     public event Action? LeadershipLost;
@@ -415,7 +428,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     }
 
     /// <summary>Entries [<paramref name="from"/>, <paramref name="to"/>] from the log, a few at a time.</summary>
-    private IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)> ReadLog(ulong from, ulong to)
+    public IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)> ReadLog(ulong from, ulong to)
     {
         for (var next = from; next <= to;)
         {

@@ -16,13 +16,20 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
     private Raft.HardState _current;
     private Raft.HardState _saved;
 
+    private readonly string _directory;
+
     public RaftLogStore(SegmentedLog log, HardStateStore hardState)
     {
         _log = log;
         _hardState = hardState;
         var stored = hardState.Load();
         _current = _saved = new Raft.HardState(stored.Term, stored.Vote, stored.Commit);
+        _directory = Path.GetDirectoryName(hardState.FilePath)!;
+        UncleanStart = RunMarker.Begin(_directory);
     }
+
+    /// <summary>True when the last run did not stop cleanly: it may have applied entries past the saved commit index.</summary>
+    public bool UncleanStart { get; }
 
     public Raft.HardState HardState => _current;
 
@@ -131,5 +138,6 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
     {
         FlushCommit();
         _log.Dispose();
+        RunMarker.End(_directory);
     }
 }

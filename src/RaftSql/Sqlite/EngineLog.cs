@@ -45,4 +45,7 @@ internal sealed partial class EngineLog(ILogger logger)
 
     [LoggerMessage(2013, LogLevel.Information, "Discarded staged transaction {TransactionId} of {Database}: {Why}")]
     public partial void StagingDiscarded(string database, ulong transactionId, string why);
+
+    [LoggerMessage(2014, LogLevel.Warning, "Staging entries {From}..{To} of {Database} again from the log: SQLite did not publish that own transaction")]
+    public partial void Restaging(string database, ulong from, ulong to);
 }

@@ -24,4 +24,10 @@ public interface IFrameCommitter
     void CommitLost(string database, RaftSqlException error)
     {
     }
+
+    /// <summary>Committed log entries [<paramref name="from"/>, <paramref name="to"/>], called on the apply thread: the
+    /// engine stages again the chunks of an own big transaction that it applied as its own (only the commit mark moved)
+    /// before SQLite failed to publish it, so that its later chunks and final entry apply like another leader's.</summary>
+    IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)> ReadLog(ulong from, ulong to) =>
+        throw new RaftSqlException(RaftSqlErrorCode.CorruptLog, $"Entries {from}..{to} are needed again but this node keeps no log.");
 }

@@ -216,6 +216,11 @@ internal sealed class ReplicatedDatabase : IDisposable
                 {
                     from = Math.Min(from, index);
                 }
+                // Its chunks may have been applied as our own (only the mark moved): they are in no file yet.
+                if (Unpublished is { FirstIndex: > 0 and var lost })
+                {
+                    from = Math.Min(from, lost);
+                }
             }
             return from;
         }

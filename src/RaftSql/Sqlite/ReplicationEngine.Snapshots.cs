@@ -8,6 +8,24 @@ namespace RaftSql.Sqlite;
 public sealed partial class ReplicationEngine
 {
     /// <summary>
+    /// The index a snapshot taken now may claim, at most <paramref name="applied"/>: below the first chunk of any
+    /// transaction still being staged (or of our own tail's oldest commit), whose frames no snapshot holds, so that
+    /// every entry of it replays after the snapshot. <see cref="WriteSnapshot"/> returns at least this much.
+    /// </summary>
+    public ulong SnapshotPoint(ulong applied)
+    {
+        lock (_applyGate)
+        {
+            var point = Math.Min(applied, _appliedIndex);
+            foreach (var db in _databases.Values)
+            {
+                point = Math.Min(point, db.ReplayFrom - 1);
+            }
+            return point;
+        }
+    }
+
+    /// <summary>
     /// Streams a snapshot of every database to <paramref name="destination"/>, consistent at the
     /// returned applied index (it may also hold later committed transactions; replaying them is
     /// harmless). Per database the checkpoint lock keeps the file still and a read lock keeps the WAL

@@ -79,17 +79,11 @@ public sealed partial class ReplicationEngine
                 throw new RaftSqlException(RaftSqlErrorCode.CorruptLog,
                     $"Committed chunks from entry {restageFrom} of {db.Name} were cut and cannot be staged again without the log.");
             }
-            foreach (var (index, term, data) in readLog(restageFrom, _appliedIndex))
-            {
-                if (!data.IsEmpty && FrameSet.DatabaseOf(data.Span) == db.Name)
-                {
-                    ApplyTo(db, index, term, FrameSet.Decode(data.Span));
-                }
-            }
+            Restage(db, restageFrom, _appliedIndex, readLog);
         }
     }
 
-    /// <summary>Cuts the tail; returns the first entry index of a cut commit that the log already holds, or 0.</summary>
+    /// <summary>Cuts the tail; returns the first entry index of a cut (or unpublished) commit that the log already holds, or 0.</summary>
     private ulong CutLocked(ReplicatedDatabase db, LocalCommit? from, RaftSqlException reason)
     {
         db.BeginCut(); // commits admitted before now are refused when their turn to be proposed comes
@@ -102,13 +96,15 @@ public sealed partial class ReplicationEngine
                 $"A local writer held {db.Name}'s write lock for longer than {_options.ApplyLockTimeout} while its tail had to be cut.");
         }
         List<LocalCommit> taken;
+        // An unpublished commit's chunks may have been applied as our own: its final entry may still commit.
+        var unpublishedFrom = db.Unpublished?.FirstIndex ?? 0;
         try
         {
             db.FailUnpublished(reason);
             taken = db.TakeTail(from, out var mark);
             if (taken.Count == 0)
             {
-                return 0;
+                return unpublishedFrom;
             }
             try
             {
@@ -129,7 +125,8 @@ public sealed partial class ReplicationEngine
             commit.Fail(commit.AnyProposed ? reason
                 : new RaftSqlException(RaftSqlErrorCode.NotLeader, "The write did not reach the log; nothing of it was committed."));
         }
-        return taken[0].FirstIndex;
+        var cutFrom = taken[0].FirstIndex;
+        return unpublishedFrom == 0 ? cutFrom : cutFrom == 0 ? unpublishedFrom : Math.Min(cutFrom, unpublishedFrom);
     }
 
     /// <summary>Publishes the WAL-index header as it was after frame <paramref name="mark"/> (new change counter,

@@ -144,7 +144,9 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                 }
                 if (!db.TryCompleteOwn(raftIndex))
                 {
-                    ApplyTo(db, raftIndex, term, FrameSet.Decode(encodedFrames));
+                    var frames = FrameSet.Decode(encodedFrames);
+                    RestageUnpublished(db, raftIndex, frames);
+                    ApplyTo(db, raftIndex, term, frames);
                     db.AppliedFromLog(raftIndex);
                 }
             }
@@ -331,6 +333,34 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                 _log.StagedPublished(db.Name, frames.TransactionId, staging.Appender.Written);
             }
         });
+    }
+
+    /// <summary>A later chunk of our own big transaction that SQLite failed to publish, after its earlier chunks were
+    /// applied as our own (only the commit mark moved, so they are in no file): stage those again from the log first.</summary>
+    private void RestageUnpublished(ReplicatedDatabase db, ulong raftIndex, FrameSet frames)
+    {
+        if (frames.IsWhole || frames.Sequence == 0 || db.Staging is not null || db.Unpublished is not { } lost
+            || !lost.Owns(raftIndex) || lost.FirstIndex >= raftIndex)
+        {
+            return;
+        }
+        var committer = _options.Committer
+            ?? throw new RaftSqlException(RaftSqlErrorCode.CorruptLog, $"Entry {raftIndex} of {db.Name} continues chunks that cannot be read again.");
+        _log.Restaging(db.Name, lost.FirstIndex, raftIndex - 1);
+        Restage(db, lost.FirstIndex, raftIndex - 1, committer.ReadLog);
+    }
+
+    /// <summary>Applies <paramref name="db"/>'s entries in [<paramref name="from"/>, <paramref name="to"/>] again from the log.</summary>
+    private void Restage(ReplicatedDatabase db, ulong from, ulong to,
+        Func<ulong, ulong, IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)>> readLog)
+    {
+        foreach (var (index, term, data) in readLog(from, to))
+        {
+            if (!data.IsEmpty && FrameSet.DatabaseOf(data.Span) == db.Name)
+            {
+                ApplyTo(db, index, term, FrameSet.Decode(data.Span));
+            }
+        }
     }
 
     private void NoteRestart(ReplicatedDatabase db, WalAppender appender)

@@ -393,6 +393,9 @@ public sealed class SegmentedLog : IDisposable
     /// Removes <paramref name="index"/> and everything after it, durably before anything new is written, so a
     /// crash can never mix the old suffix with the new one.
     /// </summary>
+    /// <summary>Test hook: names each fsync of a cut ("directory", "segment") as it returns.</summary>
+    internal Action<string>? DurabilityStep { get; set; }
+
     private void TruncateFrom(ulong index)
     {
         // The mark may vouch for bytes about to go; rewritten records must count as unsynced until the next Sync.
@@ -405,18 +408,22 @@ public sealed class SegmentedLog : IDisposable
             deleted = true;
         }
 
+        // Deletions durable before the cut of the kept segment: a power loss in between must never leave that
+        // segment cut while a deleted one comes back after it (a gap, which recovery reports as corruption).
+        if (deleted)
+        {
+            AtomicFile.FsyncDirectory(DirectoryPath);
+            DurabilityStep?.Invoke("directory");
+        }
+
         if (_segments.Count > 0 && _segments[^1].Contains(index))
         {
             Segment segment = _segments[^1];
             segment.TruncateFrom(index);
             RandomAccess.FlushToDisk(segment.Handle);
+            DurabilityStep?.Invoke("segment");
             segment.Dirty = false;
-            _synced.Record(ActivePoint()); // what is left of it was just made durable
-        }
-
-        if (deleted)
-        {
-            AtomicFile.FsyncDirectory(DirectoryPath);
+            _synced.Record(ActivePoint()); // what is left of it was just made durable, and nothing after it exists
         }
 
         _lastIndex = index - 1;

@@ -7,7 +7,7 @@ public sealed class NodeSettingsTests
 {
     private static NodeSettings Settings(NodeInfo[] cluster, string[] join) => new(
         1, "127.0.0.1:9001", "d", null, cluster, join, NodeRole.Standby,
-        TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(600), LogLevel.Information);
+        TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(600), TimeSpan.FromSeconds(10), LogLevel.Information);
 
     [Fact]
     public void A_node_given_neither_cluster_nor_join_founds_a_cluster_of_itself()

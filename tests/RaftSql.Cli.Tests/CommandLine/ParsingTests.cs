@@ -41,6 +41,18 @@ public sealed class ParsingTests
     }
 
     [Fact]
+    public void Node_takes_a_commit_timeout_in_seconds_defaulting_to_the_node_options()
+    {
+        string[] node = ["node", "--id", "1", "--address", "127.0.0.1:9001", "--data", "d"];
+        Assert.Equal(new NodeOptions().CommitTimeout.TotalSeconds, _cli.Parse(node).GetValue<double>("--commit-timeout"));
+        var parse = _cli.Parse([.. node, "--commit-timeout", "45.5"]);
+        Assert.Empty(parse.Errors);
+        Assert.Equal(45.5, parse.GetValue<double>("--commit-timeout"));
+        Assert.NotEmpty(_cli.Parse([.. node, "--commit-timeout", "0"]).Errors);
+        Assert.NotEmpty(_cli.Parse([.. node, "--commit-timeout", "-3"]).Errors);
+    }
+
+    [Fact]
     public void Node_requires_id_address_and_data()
     {
         Assert.Equal(3, _cli.Parse("node").Errors.Count);

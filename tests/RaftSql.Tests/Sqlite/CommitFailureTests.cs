@@ -154,6 +154,63 @@ public class CommitFailureTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_big_commit_SQLite_fails_after_its_first_chunk_was_applied_as_ours_is_staged_again_from_the_log(bool deposed)
+    {
+        using var cluster = new TestCluster(followers: 1, maintenance: TimeSpan.FromHours(1));
+        cluster.Execute("db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        cluster.Log.WaitAllApplied();
+        var first = cluster.Log.LastIndex + 1;
+        // Only the transaction's first chunk commits (and is applied as our own) before SQLite gives up on it.
+        cluster.Log.ApplyLimit = first;
+        var db = cluster.Leader.OpenDatabase("db");
+        var faulted = 0;
+        db.ShmMapFault = region => region >= 1 && Interlocked.Exchange(ref faulted, 1) == 0
+            && SpinWait.SpinUntil(() => cluster.Leader.AppliedIndex >= first, TimeSpan.FromSeconds(60));
+        LocalCommit failed;
+        using (var connection = cluster.Leader.OpenConnection("db"))
+        {
+            using var command = connection.CreateCommand();
+            // No cache spill: every frame reaches the WAL-index only after the whole transaction was proposed.
+            command.CommandText = "PRAGMA cache_size=-200000";
+            command.ExecuteNonQuery();
+            command.CommandText =
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) INSERT INTO t(v) SELECT randomblob(3000) FROM n";
+            LocalCommitTracker.Reset();
+            Assert.Throws<SqliteException>(() => command.ExecuteNonQuery());
+            failed = Assert.Single(LocalCommitTracker.Take());
+        }
+        db.ShmMapFault = null;
+        Assert.True(failed.FinalIndex > first + 1, "the transaction should travel as several chunks");
+        Assert.False(failed.Committed.IsCompleted);
+
+        if (deposed)
+        {
+            // Leadership is lost before the rest commits (a new leader commits it): the outcome is unknown here.
+            cluster.Leader.CutTails(new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown, "leadership lost"), cluster.Log.ReadLog);
+            Assert.Equal(RaftSqlErrorCode.OutcomeUnknown,
+                (await Assert.ThrowsAsync<RaftSqlException>(() => failed.Committed.WaitAsync(TimeSpan.FromSeconds(60)))).Code);
+        }
+
+        // The rest commits: the leader applies the transaction from the log, its first chunk included.
+        cluster.Log.ApplyLimit = ulong.MaxValue;
+        cluster.Log.WaitAllApplied();
+        if (!deposed)
+        {
+            Assert.Equal(failed.FinalIndex, await failed.Committed.WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+        cluster.Execute("db", "INSERT INTO t(v) VALUES (x'00')");
+        var files = cluster.CheckpointedFiles("db");
+        Assert.Equal(files[0], files[1]);
+        foreach (var engine in cluster.All)
+        {
+            using var reader = engine.OpenConnection("db", readOnly: true);
+            Assert.Equal(5001, Count(reader));
+        }
+    }
+
     [Fact]
     public void Explicit_transaction_refused_at_commit_rolls_back_and_connection_stays_usable()
     {

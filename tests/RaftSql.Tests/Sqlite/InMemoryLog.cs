@@ -34,6 +34,37 @@ internal sealed class InMemoryLog : IFrameCommitter, IDisposable
         }
     }
 
+    private ulong _applyLimit = ulong.MaxValue;
+
+    /// <summary>Entries after this index are not committed (applied anywhere) until it is raised.</summary>
+    public ulong ApplyLimit
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _applyLimit;
+            }
+        }
+        set
+        {
+            lock (_gate)
+            {
+                _applyLimit = value;
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    /// <summary>The log's entries [from, to] (term 0), as the Raft host reads them again.</summary>
+    public IEnumerable<(ulong Index, ulong Term, ReadOnlyMemory<byte> Data)> ReadLog(ulong from, ulong to)
+    {
+        for (var index = from; index <= to; index++)
+        {
+            yield return (index, 0, Entry(index));
+        }
+    }
+
     /// <summary>When set and returning an error, the next commits are refused with it (at admission).</summary>
     public Func<RaftSqlException?>? Refuse { get; set; }
 
@@ -176,7 +207,7 @@ internal sealed class InMemoryLog : IFrameCommitter, IDisposable
                 ulong index;
                 lock (_log._gate)
                 {
-                    while (!_log._stopped && !Stopped && (_log._held || (ulong)_log._entries.Count <= Applied))
+                    while (!_log._stopped && !Stopped && (_log._held || (ulong)_log._entries.Count <= Applied || Applied >= _log._applyLimit))
                     {
                         Monitor.Wait(_log._gate);
                     }

@@ -141,6 +141,25 @@ public class PowerLossTests
     }
 
     [Fact]
+    public void A_cut_across_segments_makes_the_deletions_durable_before_the_kept_segment_is_cut()
+    {
+        using var dir = new TempDirectory();
+        var options = new SegmentedLogOptions { SegmentBytes = 20 * RecordBytes };
+        using (var log = SegmentedLog.Open(dir.Path, options))
+        {
+            AppendAndSync(log, Records(1, 100, term: 1));
+            var steps = new List<string>();
+            log.DurabilityStep = steps.Add;
+            AppendAndSync(log, Records(30, 40, term: 2)); // cuts the segment holding 30, deletes the later ones
+            // The other order has a window where a power loss leaves the kept segment cut and a deleted one back.
+            Assert.Equal(["directory", "segment"], steps);
+        }
+
+        using var reopened = SegmentedLog.Open(dir.Path, options);
+        SegmentedLogTests.AssertLog(reopened, [.. Records(1, 29, term: 1), .. Records(30, 40, term: 2)]);
+    }
+
+    [Fact]
     public void Records_rewritten_after_a_conflict_count_as_unsynced_even_below_the_old_synced_length()
     {
         using var dir = new TempDirectory();

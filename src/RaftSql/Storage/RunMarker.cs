@@ -1,0 +1,29 @@
+namespace RaftSql.Storage;
+
+/// <summary>
+/// A file that exists while a node runs. Found at start, it says the last run did not stop cleanly: the commit
+/// index in the hard state is saved lazily, so that run may have applied (and served reads) past it.
+/// </summary>
+internal static class RunMarker
+{
+    public const string FileName = "running";
+
+    /// <summary>Creates the marker durably; true when it was there already (the last run crashed).</summary>
+    public static bool Begin(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (File.Exists(path))
+        {
+            return true;
+        }
+        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            file.Flush(flushToDisk: true);
+        }
+        AtomicFile.FsyncDirectory(directory);
+        return false;
+    }
+
+    /// <summary>A clean stop, once the commit index is saved. Losing the deletion only costs a cautious next start.</summary>
+    public static void End(string directory) => File.Delete(Path.Combine(directory, FileName));
+}
