@@ -208,7 +208,13 @@ public sealed partial class RaftNode
             _term = term;
             _vote = None;
         }
-        if (_state == RaftState.Leader) RejectPendingReads();
+        if (_state == RaftState.Leader)
+        {
+            RejectPendingReads();
+            // A leader counted its own acknowledgement in its lease: leaving, it keeps the promise a follower
+            // that had just heard from it would keep, or its vote could help elect a leader inside its own lease.
+            _leaderHeardTick = _now;
+        }
         _leader = None;
         _electionElapsed = 0;
         _heartbeatElapsed = 0;

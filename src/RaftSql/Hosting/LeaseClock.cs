@@ -22,6 +22,9 @@ internal sealed class LeaseClock
     /// <summary>The shortest spacing of two counted ticks, as a fraction of the heartbeat interval.</summary>
     public const double MinTickFraction = 0.9;
 
+    /// <summary>Rounds sent but not yet confirmed that are remembered; a quorum answers long before this many go out.</summary>
+    public const int MaxRoundsKept = 1024;
+
     private readonly Queue<(ulong Round, long SentAt)> _sent = new();
     private ulong _term;
     private ulong _noted;
@@ -40,6 +43,9 @@ internal sealed class LeaseClock
     public TimeSpan Duration { get; }
 
     private long DurationTimestamps { get; }
+
+    /// <summary>Rounds remembered as sent and not yet confirmed (for tests).</summary>
+    internal int RoundsKept => _sent.Count;
 
     public static long Now => Stopwatch.GetTimestamp();
 
@@ -64,6 +70,10 @@ internal sealed class LeaseClock
         for (var r = _noted + 1; r <= round; r++)
             _sent.Enqueue((r, now));
         _noted = Math.Max(_noted, round);
+        // While no lease is held (a transfer under way, leases off) nothing dequeues: keep the newest rounds only.
+        // A round dropped here can no longer anchor a lease, which only makes Expiry answer 0.
+        while (_sent.Count > MaxRoundsKept)
+            _sent.Dequeue();
     }
 
     /// <summary>The Stopwatch timestamp at which the lease of confirmed round <paramref name="leaseRound"/> of

@@ -229,6 +229,10 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             Volatile.Write(ref _knownCommit, hard.Commit);
         if (_core.HeartbeatRound > 0)
             _lease.NoteSent(_core.Term, _core.HeartbeatRound, LeaseClock.Now);
+        // A lease the core gave up (a transfer's TimeoutNow is about to go out, or it stepped down) ends for
+        // readers before any message can help elect another leader, not at the next Publish.
+        if (_core.LeaseRound == 0 && _status.LeaseExpiry != 0)
+            _status = _status with { LeaseExpiry = 0 };
         // A leader's appends and heartbeats go out before its own fsync: followers write in parallel with
         // it (Raft thesis 10.2.1). This is safe because the core counts the leader's own entries towards
         // a commit only after Advance, i.e. once they are durable here, and because the term they carry is

@@ -79,6 +79,29 @@ public class LeasePromiseScenarioTests
         Assert.NotEqual(1UL, c.LeaderHost?.Id);
     }
 
+    [Fact]
+    public void A_leader_that_steps_down_inside_its_lease_grants_no_vote_until_the_lease_is_over()
+    {
+        var c = Cluster();
+        c.ElectLeader(1);
+        c.TickAll(c.ConfigFor(1).ElectionTicks * 2); // well past the last time 1 heard from a leader itself
+        Assert.Equal(RaftState.Leader, c[1].State);
+        Assert.True(c[1].LeaseValid);
+        var term = c[1].Term;
+        var last = c[3].Status.LastIndex;
+        var lastTerm = c[3].Term;
+
+        // A stale answer of a higher term (from a candidate that ran while cut off) makes 1 step down at once,
+        // inside the lease that 1 and 2 confirmed. Then 3's vote request of that term arrives with a log as long
+        // as anyone's: 2 refuses it (its promise), and 1 must too, or {1, 3} elect a leader within 1's lease.
+        c.Deliver(new Message { Type = MessageType.AppendResponse, From = 3, To = 1, Term = term + 1, Index = last, Reject = true, RejectHint = last });
+        Assert.Equal(RaftState.Follower, c[1].State);
+        c.Deliver(new Message { Type = MessageType.Vote, From = 3, To = 1, Term = term + 1, Index = last, LogTerm = lastTerm });
+        var answer = c.Delivered.LastOrDefault(m => m.Type == MessageType.VoteResponse && m.From == 1 && m.To == 3);
+        Assert.NotNull(answer);
+        Assert.True(answer.Reject, $"node 1 granted a vote right after leaving its lease: {answer}");
+    }
+
     private static void TickUntil(TestCluster c, Func<bool> condition, int maxTicks = 100)
     {
         for (var i = 0; i < maxTicks && !condition(); i++) c.TickAll(1);

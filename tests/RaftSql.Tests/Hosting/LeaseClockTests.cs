@@ -41,4 +41,23 @@ public sealed class LeaseClockTests
         clock.NoteSent(term: 1, round: 1, now: Ms(1_000));
         Assert.Equal(0, clock.Expiry(1, leaseRound: 1));
     }
+
+    [Fact]
+    public void Rounds_sent_while_no_lease_is_held_are_not_kept_without_bound()
+    {
+        // A leader whose transfer did not finish, or whose leases are off, goes on sending rounds nothing confirms.
+        var clock = new LeaseClock(Heartbeat, electionTicks: 6);
+        for (ulong round = 1; round <= 100_000; round++)
+        {
+            clock.NoteSent(term: 2, round, now: Ms(round));
+            Assert.Equal(0, clock.Expiry(2, leaseRound: 0));
+        }
+        Assert.True(clock.RoundsKept <= LeaseClock.MaxRoundsKept, $"{clock.RoundsKept} rounds kept");
+        // A recent round confirmed once leases are back still anchors one; a forgotten one gives none.
+        Assert.Equal(Ms(100_000) + Ms(350), clock.Expiry(2, leaseRound: 100_000));
+        var forgetful = new LeaseClock(Heartbeat, electionTicks: 6);
+        for (ulong round = 1; round <= LeaseClock.MaxRoundsKept + 10; round++)
+            forgetful.NoteSent(term: 2, round, now: Ms(round));
+        Assert.Equal(0, forgetful.Expiry(2, leaseRound: 1));
+    }
 }
