@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using RaftSql.Protocol;
 using RaftSql.Raft;
 using RaftSql.Transport;
@@ -14,7 +13,6 @@ namespace RaftSql.Hosting;
 /// </summary>
 internal sealed partial class RaftHost
 {
-    private const int ChunkSize = 1024 * 1024;
     private readonly Dictionary<ulong, Task> _snapshotSends = [];
     // Received snapshots whose message was stepped into the core, by index (loop thread only).
     private readonly Dictionary<ulong, StagedSnapshot> _staged = [];
@@ -33,7 +31,7 @@ internal sealed partial class RaftHost
         // Everything up to the applied index is in the engine's files; the metadata describes that point.
         var metadata = new SnapshotMetadata(_applied, _store.Term(_applied), _core.Status.Membership);
         var message = request with { Snapshot = metadata };
-        _snapshotSends[request.To] = Task.Run(() => SendSnapshotAsync(message));
+        _snapshotSends[request.To] = _runtime.Run(() => SendSnapshotAsync(message), CancellationToken.None);
     }
 
     private async Task SendSnapshotAsync(Message message)
@@ -49,38 +47,7 @@ internal sealed partial class RaftHost
             {
                 _engine.WriteSnapshot(file);
             }
-            var address = Network.AddressOf(to)
-                ?? throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The address of node {to} is unknown.");
-            if (Network.Faults?.Decide(_options.Id, to).Deliver == false)
-                throw new RaftSqlException(RaftSqlErrorCode.Unavailable, $"Node {to} is unreachable (fault injection).");
-            await using var connection = await Connection.ConnectAsync(address, ProtocolKind.Peer, _options.Id,
-                Network.TransportOptions, _stopping.Token).ConfigureAwait(false);
-            await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            var wireMetadata = WireMapper.ToWire(message.Snapshot);
-            var snapshotId = (ulong)Interlocked.Increment(ref _snapshotSequence);
-            var buffer = new byte[ChunkSize];
-            long offset = 0;
-            while (true)
-            {
-                var read = await source.ReadAsync(buffer, _stopping.Token).ConfigureAwait(false);
-                var last = offset + read >= source.Length;
-                var chunk = new SnapshotChunk
-                {
-                    SnapshotId = snapshotId,
-                    Offset = (ulong)offset,
-                    Data = ByteString.CopyFrom(buffer, 0, read),
-                    Last = last,
-                    Metadata = offset == 0 ? wireMetadata : null,
-                    From = _options.Id,
-                    To = to,
-                    Term = message.Term,
-                };
-                await connection.SendAsync(new PeerEnvelope { SnapshotChunk = chunk, SenderAddress = Network.SelfAddress }, _stopping.Token).ConfigureAwait(false);
-                offset += read;
-                if (last)
-                    break;
-            }
-            await connection.SendAsync(new PeerEnvelope { Raft = WireMapper.ToWire(message), SenderAddress = Network.SelfAddress }, _stopping.Token).ConfigureAwait(false);
+            await Network.SendSnapshotAsync(message, path, _stopping.Token).ConfigureAwait(false);
             success = true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
@@ -123,13 +90,7 @@ internal sealed partial class RaftHost
                         else if (staging is { IsComplete: true } complete && complete.Index == message.Snapshot?.Index)
                         {
                             staging = null;
-                            Post(() =>
-                            {
-                                if (_staged.Remove(complete.Index, out var older))
-                                    older.Dispose();
-                                _staged[complete.Index] = complete;
-                                _core.Step(message);
-                            });
+                            AcceptSnapshot(complete, message);
                         }
                         break;
                     case PeerEnvelope.BodyOneofCase.SnapshotChunk:
@@ -151,6 +112,15 @@ internal sealed partial class RaftHost
             staging?.Dispose();
         }
     }
+
+    /// <summary>A snapshot's data arrived in full, then its message: the core decides whether to install it.</summary>
+    internal void AcceptSnapshot(StagedSnapshot complete, Message message) => Post(() =>
+    {
+        if (_staged.Remove(complete.Index, out var older))
+            older.Dispose();
+        _staged[complete.Index] = complete;
+        _core.Step(message);
+    });
 
     /// <summary>On the loop thread: the core accepted a snapshot; replace the databases with the staged data.</summary>
     private void InstallStagedSnapshot(SnapshotMetadata snapshot)

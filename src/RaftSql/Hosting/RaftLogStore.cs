@@ -132,4 +132,7 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
         FlushCommit();
         _log.Dispose();
     }
+
+    /// <summary>A crash (simulated): closes the files without recording anything more.</summary>
+    internal void CloseWithoutFlush() => _log.Dispose();
 }

@@ -23,7 +23,7 @@ internal sealed class ReadRounds
     {
         lock (_gate)
         {
-            _next ??= new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _next ??= AsyncCompletion.Create<ulong>();
             return _next.Task;
         }
     }

@@ -8,7 +8,7 @@ namespace RaftSql.Sqlite;
 /// </summary>
 public sealed class LocalCommit
 {
-    private readonly TaskCompletionSource<ulong> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<ulong> _outcome = AsyncCompletion.Create<ulong>();
     private readonly List<ulong> _indexes = [];
 
     internal LocalCommit(string database, long generation, uint startFrame, uint endFrame, uint salt, object? writer)

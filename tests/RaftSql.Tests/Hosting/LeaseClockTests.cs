@@ -12,7 +12,7 @@ public sealed class LeaseClockTests
     [Fact]
     public void The_lease_runs_from_the_send_time_of_the_confirmed_round()
     {
-        var clock = new LeaseClock(Heartbeat, electionTicks: 6);
+        var clock = new LeaseClock(Heartbeat, electionTicks: 6, TimeProvider.System);
         Assert.Equal(TimeSpan.FromMilliseconds(350), clock.Duration); // 0.9 * 5 heartbeats, less one for drift
         clock.NoteSent(term: 3, round: 1, now: Ms(1_000));
         clock.NoteSent(term: 3, round: 3, now: Ms(1_100)); // rounds 2 and 3 went out together
@@ -24,7 +24,7 @@ public sealed class LeaseClockTests
     [Fact]
     public void No_lease_without_a_noted_round_in_this_term_or_a_confirmed_round()
     {
-        var clock = new LeaseClock(Heartbeat, electionTicks: 6);
+        var clock = new LeaseClock(Heartbeat, electionTicks: 6, TimeProvider.System);
         Assert.Equal(0, clock.Expiry(3, leaseRound: 1)); // never sent
         clock.NoteSent(term: 3, round: 2, now: Ms(1_000));
         Assert.Equal(0, clock.Expiry(3, leaseRound: 0));
@@ -36,7 +36,7 @@ public sealed class LeaseClockTests
     [Fact]
     public void Too_few_election_ticks_leave_no_time_for_a_lease()
     {
-        var clock = new LeaseClock(Heartbeat, electionTicks: 2);
+        var clock = new LeaseClock(Heartbeat, electionTicks: 2, TimeProvider.System);
         Assert.Equal(TimeSpan.Zero, clock.Duration);
         clock.NoteSent(term: 1, round: 1, now: Ms(1_000));
         Assert.Equal(0, clock.Expiry(1, leaseRound: 1));

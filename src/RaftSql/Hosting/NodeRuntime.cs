@@ -1,0 +1,34 @@
+namespace RaftSql.Hosting;
+
+/// <summary>
+/// What a node takes from its surroundings besides files and sockets: the clock, where background work
+/// runs, whether the Raft loop has a thread of its own, and the seed of its election timeouts. Production
+/// uses <see cref="Production"/>; the whole-node simulator injects a seeded clock and a single-threaded
+/// scheduler and steps the loop itself (<see cref="RaftHost.RunOnce"/>), so one seed gives one trace.
+/// </summary>
+internal sealed class NodeRuntime
+{
+    public static NodeRuntime Production { get; } = new();
+
+    /// <summary>Ticks, leases, request deadlines and retry delays.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Where blocking work (SQLite statements, snapshot streams) runs.</summary>
+    public TaskScheduler Work { get; init; } = TaskScheduler.Default;
+
+    /// <summary>True: no loop thread; the owner calls <see cref="RaftHost.RunOnce"/> to run queued work.</summary>
+    public bool ManualLoop { get; init; }
+
+    /// <summary>Seeds the core's election timeouts; null: a random seed.</summary>
+    public ulong? RandomSeed { get; init; }
+
+    /// <summary>Runs <paramref name="work"/> on <see cref="Work"/> (Task.Run in production).</summary>
+    public Task<T> Run<T>(Func<T> work, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.DenyChildAttach, Work);
+
+    public Task Run(Func<Task> work, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.DenyChildAttach, Work).Unwrap();
+
+    /// <summary>The clock in whole milliseconds (Environment.TickCount64 in production).</summary>
+    public long NowMilliseconds => Time.GetTimestamp() * 1000 / Time.TimestampFrequency;
+}
