@@ -1,0 +1,118 @@
+using RaftSql.Gateway;
+using RaftSql.Hosting;
+using RaftSql.Sqlite;
+using RaftSql.Storage;
+
+namespace RaftSql.Simulation;
+
+/// <summary>
+/// One simulated member: the real host loop, log store, replication engine (with its VFS, on real files in
+/// the seed's directory) and gateway, wired as <see cref="Node"/> wires them, minus sockets and threads.
+/// A crash drops the incarnation; a restart opens a new one from the same directory.
+/// </summary>
+internal sealed class SimNode
+{
+    private readonly SimCluster _cluster;
+    private readonly Dictionary<ulong, ClientSession> _sessions = [];
+
+    public SimNode(SimCluster cluster, ulong id, string directory, long driftPpm)
+    {
+        _cluster = cluster;
+        Id = id;
+        Directory = directory;
+        DriftPpm = driftPpm;
+    }
+
+    public ulong Id { get; }
+
+    public string Directory { get; }
+
+    public long DriftPpm { get; }
+
+    public int Incarnation { get; private set; }
+
+    public bool IsUp { get; private set; }
+
+    /// <summary>Until when (virtual time) the node is frozen: no ticks, no loop.</summary>
+    public long FrozenUntil { get; set; }
+
+    public NodeClock Clock { get; private set; } = null!;
+
+    public RaftHost Host { get; private set; } = null!;
+
+    public RequestRouter Router { get; private set; } = null!;
+
+    public LocalDatabases Databases { get; private set; } = null!;
+
+    public string SnapshotDirectory => Path.Combine(Directory, "snapshots");
+
+    public void Start()
+    {
+        Incarnation++;
+        var scheduler = _cluster.Scheduler;
+        Clock = new NodeClock(scheduler, DriftPpm, () => FrozenUntil);
+        var options = new NodeOptions
+        {
+            Id = Id,
+            Address = $"sim:{Id}",
+            DataDirectory = Directory,
+            InitialCluster = _cluster.InitialMembers,
+            HeartbeatInterval = TimeSpan.FromMilliseconds(50),
+            ElectionTimeout = TimeSpan.FromMilliseconds(300),
+            CommitTimeout = TimeSpan.FromSeconds(3),
+            RequestTimeout = TimeSpan.FromSeconds(3),
+            CompactionThreshold = _cluster.CompactionThreshold,
+            Runtime = new NodeRuntime
+            {
+                Time = Clock,
+                Work = scheduler,
+                ManualLoop = true,
+                RandomSeed = (ulong)(_cluster.Seed * 1000 + (long)Id * 10 + Incarnation),
+            },
+        };
+        System.IO.Directory.CreateDirectory(Directory);
+        StagedSnapshot.Sweep(SnapshotDirectory);
+        var raftDirectory = Path.Combine(Directory, "raft");
+        var store = new RaftLogStore(SegmentedLog.Open(raftDirectory), new HardStateStore(raftDirectory));
+        if (store.IsEmpty)
+            store.Bootstrap([.. options.InitialCluster.Select(m => new Raft.Member(m.Id, WireMapper.ToMemberRole(m.Role), m.Address))]);
+        IsUp = true;
+        Host = new RaftHost(options, store, committer => new ReplicationEngine(new EngineOptions
+        {
+            DataDirectory = Path.Combine(Directory, "db"),
+            Committer = committer,
+            MaintenanceInterval = TimeSpan.Zero,
+        }), new SimPeerTransport(_cluster.Network, this), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        Databases = new LocalDatabases(Host.Engine, options.Runtime);
+        Host.LeadershipLost += Databases.InterruptWriters;
+        Host.LeadershipLost += Databases.AbortTransactions;
+        Host.InstallingSnapshot += Databases.CloseAll;
+        Router = new RequestRouter(Host, Databases, new SimLeaderLink(_cluster.Network, scheduler, this, options.RequestTimeout), options);
+        Services = new NodeServices(options, Host, Databases, Router);
+        _sessions.Clear();
+    }
+
+    public NodeServices Services { get; private set; } = null!;
+
+    /// <summary>The session that serves requests forwarded by node <paramref name="from"/>.</summary>
+    public ClientSession SessionFor(ulong from)
+    {
+        if (!_sessions.TryGetValue(from, out var session))
+            _sessions[from] = session = new ClientSession(Services);
+        return session;
+    }
+
+    /// <summary>Kills the incarnation: nothing graceful happens (see <see cref="RaftHost.Crash"/>).</summary>
+    public void Crash()
+    {
+        IsUp = false;
+        Clock.Dead = true;
+        FrozenUntil = 0;
+        _sessions.Clear();
+        Databases.Dispose();
+        Host.Crash();
+    }
+
+    /// <summary>Runs one batch of the loop when there is work and the node is not frozen.</summary>
+    public bool RunLoopOnce() => IsUp && FrozenUntil <= _cluster.Scheduler.Now && Host.RunOnce();
+}
