@@ -62,14 +62,14 @@ internal sealed class SimClient(SimCluster cluster, int id, ulong nodeId, Random
     private void Track(int operation, Task task, Action<Task> complete)
     {
         _pending = complete;
-        task.ContinueWith(done =>
+        cluster.Scheduler.WhenDone(task, done =>
         {
             if (operation != _operation || _pending is null)
                 return; // abandoned when its node crashed
             _pending = null;
             complete(done);
             cluster.Scheduler.After(random.NextInt64(20_000), Next);
-        }, CancellationToken.None, TaskContinuationOptions.None, cluster.Scheduler);
+        });
     }
 
     /// <summary>The node went down under the operation in flight: its outcome is unknown; move on.</summary>

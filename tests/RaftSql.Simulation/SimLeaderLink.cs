@@ -8,7 +8,7 @@ namespace RaftSql.Simulation;
 /// session after a delay (or is lost: nothing was sent when the leader is known to be unreachable, an
 /// unknown outcome when the connection fails on the way), and so does the answer.
 /// </summary>
-internal sealed class SimLeaderLink(SimNetwork network, SimScheduler scheduler, SimNode self, TimeSpan timeout) : ILeaderLink
+internal sealed class SimLeaderLink(SimNetwork network, SimScheduler scheduler, SimNode self, TimeSpan timeout, Trace trace) : ILeaderLink
 {
     public async Task<ClientResponse> SendAsync(ulong leaderId, ClientRequest request, CancellationToken cancellationToken)
     {
@@ -24,8 +24,11 @@ internal sealed class SimLeaderLink(SimNetwork network, SimScheduler scheduler, 
                 answer.TrySetException(Broken(leaderId));
                 return;
             }
-            target.SessionFor(self.Id).HandleAsync(copy, CancellationToken.None).ContinueWith(done =>
+            trace.Add($"forward {self.Id}>{leaderId} {copy.RequestCase}");
+            scheduler.WhenDone(target.SessionFor(self.Id).HandleAsync(copy, CancellationToken.None), task =>
             {
+                var done = (Task<ClientResponse>)task;
+                trace.Add($"forwarded {self.Id}>{leaderId} answered {done.Status}");
                 scheduler.After(network.Delay(), () =>
                 {
                     if (!self.IsUp || target.Incarnation != incarnation || !target.IsUp || network.Lost(leaderId, self.Id))
@@ -37,7 +40,7 @@ internal sealed class SimLeaderLink(SimNetwork network, SimScheduler scheduler, 
                     else
                         answer.TrySetException(done.Exception?.InnerException ?? Broken(leaderId));
                 });
-            }, CancellationToken.None, TaskContinuationOptions.None, scheduler);
+            });
         });
         try
         {

@@ -65,7 +65,7 @@ internal sealed class SimNode
             Runtime = new NodeRuntime
             {
                 Time = Clock,
-                Work = scheduler,
+                Dispatch = scheduler.Post,
                 ManualLoop = true,
                 RandomSeed = (ulong)(_cluster.Seed * 1000 + (long)Id * 10 + Incarnation),
             },
@@ -87,7 +87,7 @@ internal sealed class SimNode
         Host.LeadershipLost += Databases.InterruptWriters;
         Host.LeadershipLost += Databases.AbortTransactions;
         Host.InstallingSnapshot += Databases.CloseAll;
-        Router = new RequestRouter(Host, Databases, new SimLeaderLink(_cluster.Network, scheduler, this, options.RequestTimeout), options);
+        Router = new RequestRouter(Host, Databases, new SimLeaderLink(_cluster.Network, scheduler, this, options.RequestTimeout, _cluster.Trace), options);
         Services = new NodeServices(options, Host, Databases, Router);
         _sessions.Clear();
     }

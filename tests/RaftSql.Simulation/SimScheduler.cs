@@ -9,6 +9,7 @@ internal sealed class SimScheduler : TaskScheduler
 {
     private readonly PriorityQueue<Action, (long Time, long Seq)> _events = new();
     private readonly Queue<Task> _ready = new();
+    private readonly Queue<Action> _posted = new();
     private long _seq;
 
     /// <summary>Virtual time in microseconds since the start of the seed.</summary>
@@ -17,6 +18,19 @@ internal sealed class SimScheduler : TaskScheduler
     /// <summary>Called between events while nothing is ready: lets the cluster run its Raft loops.</summary>
     public Func<bool>? Idle { get; set; }
 
+    /// <summary>Runs <paramref name="action"/> at this instant, after what is ready already.</summary>
+    public void Post(Action action)
+    {
+        _thread ??= Environment.CurrentManagedThreadId;
+        if (_thread != Environment.CurrentManagedThreadId)
+            ForeignThread ??= Environment.StackTrace;
+        _posted.Enqueue(action);
+    }
+
+    /// <summary>Calls <paramref name="then"/> on the simulator's thread once <paramref name="task"/> completes.</summary>
+    public void WhenDone(Task task, Action<Task> then) =>
+        task.ContinueWith(t => Post(() => then(t)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, Default);
+
     public void At(long time, Action action) => _events.Enqueue(action, (Math.Max(time, Now), _seq++));
 
     public void After(long delay, Action action) => At(Now + Math.Max(0, delay), action);
@@ -24,6 +38,8 @@ internal sealed class SimScheduler : TaskScheduler
     /// <summary>Runs ready tasks and loops, then timed events, until virtual time passes <paramref name="end"/>.</summary>
     public void RunUntil(long end)
     {
+        // xunit's context would send every continuation to the thread pool.
+        SynchronizationContext.SetSynchronizationContext(null);
         while (true)
         {
             Drain();
@@ -43,6 +59,11 @@ internal sealed class SimScheduler : TaskScheduler
         {
             if (rounds > 1_000_000)
                 throw new InvalidOperationException("The simulation does not settle (a livelock at one instant).");
+            if (_posted.TryDequeue(out var posted))
+            {
+                posted();
+                continue;
+            }
             if (_ready.TryDequeue(out var task))
             {
                 TryExecuteTask(task);

@@ -13,8 +13,10 @@ internal sealed class NodeRuntime
     /// <summary>Ticks, leases, request deadlines and retry delays.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    /// <summary>Where blocking work (SQLite statements, snapshot streams) runs.</summary>
-    public TaskScheduler Work { get; init; } = TaskScheduler.Default;
+    /// <summary>Where blocking work (SQLite statements, snapshot streams) runs: null, the thread pool; else a
+    /// dispatcher that runs each action later on the simulator's thread (outside any TaskScheduler, so that
+    /// continuations stay on that thread).</summary>
+    public Action<Action>? Dispatch { get; init; }
 
     /// <summary>True: no loop thread; the owner calls <see cref="RaftHost.RunOnce"/> to run queued work.</summary>
     public bool ManualLoop { get; init; }
@@ -23,11 +25,32 @@ internal sealed class NodeRuntime
     public ulong? RandomSeed { get; init; }
 
     /// <summary>Runs <paramref name="work"/> on <see cref="Work"/> (Task.Run in production).</summary>
-    public Task<T> Run<T>(Func<T> work, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.DenyChildAttach, Work);
+    public Task<T> Run<T>(Func<T> work, CancellationToken cancellationToken)
+    {
+        if (Dispatch is null)
+            return Task.Run(work, cancellationToken);
+        var done = AsyncCompletion.Create<T>();
+        Dispatch(() =>
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                done.TrySetCanceled(cancellationToken);
+                return;
+            }
+            try
+            {
+                done.TrySetResult(work());
+            }
+            catch (Exception ex)
+            {
+                done.TrySetException(ex);
+            }
+        });
+        return done.Task;
+    }
 
     public Task Run(Func<Task> work, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(work, cancellationToken, TaskCreationOptions.DenyChildAttach, Work).Unwrap();
+        Dispatch is null ? Task.Run(work, cancellationToken) : Run<Task>(work, cancellationToken).Unwrap();
 
     /// <summary>The clock in whole milliseconds (Environment.TickCount64 in production).</summary>
     public long NowMilliseconds => Time.GetTimestamp() * 1000 / Time.TimestampFrequency;
