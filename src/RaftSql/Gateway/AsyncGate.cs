@@ -35,6 +35,18 @@ internal sealed class AsyncGate
         return await node.Value.Task.ConfigureAwait(false);
     }
 
+    /// <summary>Takes the gate when it is free, without waiting.</summary>
+    public bool TryEnter()
+    {
+        lock (_lock)
+        {
+            if (_held)
+                return false;
+            _held = true;
+            return true;
+        }
+    }
+
     /// <summary>Waits on the calling thread (for callers that are not async).</summary>
     public bool Wait(TimeSpan timeout) => WaitAsync(timeout, TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
 

@@ -168,7 +168,8 @@ internal sealed class LocalDatabases : IDisposable
             gated = await _runtime.Run(() => RunLocked(transaction.Writer, transaction.Database, work), cancellationToken).ConfigureAwait(false);
             // A transaction reads one snapshot across statements, and only its first read records it: every
             // statement's result waits for the gates of the statements before it too.
-            visible = transaction.Visible = Both(transaction.Visible, gated.ReleasedAsync(CancellationToken.None));
+            transaction.Visible = Both(transaction.Visible, gated.ReleasedAsync(CancellationToken.None));
+            visible = AsyncCompletion.Fork(transaction.Visible); // the next statement awaits it too
         }
         catch (RaftSqlException) when (transaction.AbortReason is { } reason)
         {
@@ -226,7 +227,7 @@ internal sealed class LocalDatabases : IDisposable
 
     public async Task RollbackAsync(WriteTransaction transaction)
     {
-        await transaction.StatementLock.WaitAsync().ConfigureAwait(false);
+        await transaction.StatementLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             End(transaction, rollBack: true);
@@ -245,7 +246,7 @@ internal sealed class LocalDatabases : IDisposable
         {
             transaction.Abort(new RaftSqlException(RaftSqlErrorCode.NotLeader,
                 "Leadership was lost; the transaction was rolled back and nothing of it was committed."));
-            if (transaction.StatementLock.Wait(0))
+            if (transaction.StatementLock.TryEnter())
             {
                 End(transaction, rollBack: true);
                 transaction.StatementLock.Release();

@@ -43,7 +43,9 @@ internal sealed partial class RaftHost
         {
             HostLog.SnapshotSending(_logger, message.Snapshot!.Index, to);
             Directory.CreateDirectory(SnapshotDirectory);
-            await using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            // Disposed synchronously: this already runs off the loop, and a FileStream's DisposeAsync would
+            // resume on the thread pool (which the whole-node simulator cannot order).
+            using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
             {
                 _engine.WriteSnapshot(file);
             }

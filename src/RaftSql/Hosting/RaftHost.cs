@@ -430,7 +430,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     private void ProposeOwn(LocalCommit commit, byte[] entry, bool final)
     {
-        if (commit.Committed.IsCompleted || !_engine.IsCurrent(commit))
+        if (commit.IsDecided || !_engine.IsCurrent(commit))
         {
             // Its tail was cut after it was queued: it never reaches the log.
             _uncommitted.Release(entry.Length);

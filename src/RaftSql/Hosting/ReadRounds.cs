@@ -24,7 +24,7 @@ internal sealed class ReadRounds
         lock (_gate)
         {
             _next ??= AsyncCompletion.Create<ulong>();
-            return _next.Task;
+            return AsyncCompletion.Fork(_next.Task);
         }
     }
 
