@@ -8,13 +8,17 @@ internal sealed class History(Trace trace)
 {
     private readonly List<Append> _appends = [];
     private readonly List<Read> _reads = [];
-    private readonly Dictionary<int, HashSet<string>> _lastSeen = [];
+    private readonly Dictionary<int, (HashSet<string> Rows, ReadConsistency Level, string At, int Incarnation)> _seen = [];
+    private readonly Dictionary<int, (HashSet<string> Rows, ReadConsistency Level, string At, int Incarnation)> _seenHere = [];
     private readonly List<string> _anomalies = [];
     private long _time;
 
     public int Acknowledged => _appends.Count(a => a.State == Outcome.Acked);
 
     public int Reads => _reads.Count;
+
+    /// <summary>Anomalies of a known product bug (<see cref="KnownFailures"/>): reported, not failed.</summary>
+    public List<string> Known { get; } = [];
 
     public enum Outcome { Pending, Acked, Failed, Unknown }
 
@@ -27,7 +31,7 @@ internal sealed class History(Trace trace)
         public Outcome State { get; set; }
     }
 
-    public sealed record Read(int Client, ulong Node, ReadConsistency Level, long Invoked)
+    public sealed record Read(int Client, ulong Node, ReadConsistency Level, long Invoked, int Incarnation)
     {
         public long Completed { get; set; }
         public HashSet<string>? Rows { get; set; }
@@ -64,9 +68,9 @@ internal sealed class History(Trace trace)
         trace.Add($"c{transfer.Client} transfer -> {outcome} {Error(task)}");
     }
 
-    public Read InvokeRead(int client, ulong node, ReadConsistency level)
+    public Read InvokeRead(int client, ulong node, int incarnation, ReadConsistency level)
     {
-        var read = new Read(client, node, level, Tick());
+        var read = new Read(client, node, level, Tick(), incarnation);
         trace.Add($"c{client}@{node} read {level}");
         return read;
     }
@@ -85,15 +89,22 @@ internal sealed class History(Trace trace)
         var accounts = read.Rows.Where(r => r.StartsWith("a|", StringComparison.Ordinal)).ToList();
         var total = accounts.Sum(r => long.Parse(r.Split('|')[2], System.Globalization.CultureInfo.InvariantCulture));
         if (accounts.Count == 5 && total != 500)
-            _anomalies.Add($"bank: a {read.Level} read by client {read.Client} on node {read.Node} saw a total of {total}, not 500");
-        if (read.Level != ReadConsistency.Local)
-        {
-            // Appends are never undone: a later read of the same client holds at least what an earlier one held.
-            var appends = read.Rows.Where(r => r.StartsWith("x|", StringComparison.Ordinal)).ToHashSet();
-            if (_lastSeen.TryGetValue(read.Client, out var before) && !before.IsSubsetOf(appends))
-                _anomalies.Add($"session: a {read.Level} read by client {read.Client} on node {read.Node} went back: lost {string.Join(",", before.Except(appends))}");
-            _lastSeen[read.Client] = appends;
-        }
+            Anomaly($"bank: a {read.Level} read by client {read.Client} on node {read.Node} saw a total of {total}, not 500");
+        // Appends are never undone, so what a client saw only grows: a Linearizable or Lease read holds every
+        // append any earlier read of the client held (those saw committed states that came before it). A read
+        // served by the client's node from its own files (Local, Session, Linearizable: never forwarded) holds
+        // what earlier such reads there held: a node's applied state never goes back, not across a restart
+        // either. A Lease read on a follower runs on the leader, ahead of the follower: it sets no floor for
+        // the follower's Session and Local reads (Session promises read-your-writes, not monotonic reads).
+        var appends = read.Rows.Where(r => r.StartsWith("x|", StringComparison.Ordinal)).ToHashSet();
+        var key = read.Client;
+        if (read.Level is ReadConsistency.Linearizable or ReadConsistency.Lease)
+            CheckFloor(_seen, key, read, appends, "went back");
+        if (read.Level != ReadConsistency.Lease)
+            CheckFloor(_seenHere, key, read, appends, "went back on its node");
+        Raise(_seen, key, read, appends);
+        if (read.Level != ReadConsistency.Lease)
+            Raise(_seenHere, key, read, appends);
     }
 
     private static RaftSqlErrorCode? Code(Task task) =>
@@ -153,6 +164,35 @@ internal sealed class History(Trace trace)
         if (total != 500)
             _anomalies.Add($"bank: node {node} ends with a total of {total}");
         ThrowIfAnomalies();
+    }
+
+    private void CheckFloor(Dictionary<int, (HashSet<string> Rows, ReadConsistency Level, string At, int Incarnation)> floors, int client, Read read,
+        HashSet<string> appends, string what)
+    {
+        if (!floors.TryGetValue(client, out var before) || before.Rows.IsSubsetOf(appends))
+            return;
+        var text = $"{read.Level} read by client {client} on node {read.Node} {what} (after a {before.Level} read at {before.At}): lost {string.Join(",", before.Rows.Except(appends))}";
+        if (floors == _seenHere && before.Incarnation != read.Incarnation && !KnownFailures.Strict)
+        {
+            // The node restarted in between: the restart read gate's known bug (see KnownFailures).
+            Known.Add(text);
+            trace.Add("KNOWN " + text);
+            floors.Remove(client); // this incarnation's reads start a floor of their own
+            return;
+        }
+        Anomaly(text);
+    }
+
+    private void Raise(Dictionary<int, (HashSet<string> Rows, ReadConsistency Level, string At, int Incarnation)> floors, int client, Read read, HashSet<string> appends)
+    {
+        var rows = floors.TryGetValue(client, out var before) ? [.. before.Rows.Union(appends)] : appends;
+        floors[client] = (rows, read.Level, trace.Now, read.Incarnation);
+    }
+
+    private void Anomaly(string text)
+    {
+        _anomalies.Add(text);
+        trace.Add("ANOMALY " + text);
     }
 
     private void ThrowIfAnomalies()

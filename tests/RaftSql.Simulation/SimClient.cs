@@ -52,7 +52,7 @@ internal sealed class SimClient(SimCluster cluster, int id, ulong nodeId, Random
         else
         {
             var level = Levels[random.Next(Levels.Length)];
-            var read = history.InvokeRead(id, nodeId, level);
+            var read = history.InvokeRead(id, nodeId, node.Incarnation, level);
             Track(operation, node.Router.QueryAsync(SimCluster.Database,
                 "SELECT 'a', id, balance FROM accounts UNION ALL SELECT 'x', client, seq FROM appends", [], level, _lastWriteIndex, CancellationToken.None),
                 t => history.CompleteRead(read, t));

@@ -90,6 +90,7 @@ internal sealed class SimNode
         Router = new RequestRouter(Host, Databases, new SimLeaderLink(_cluster.Network, scheduler, this, options.RequestTimeout, _cluster.Trace), options);
         Services = new NodeServices(options, Host, Databases, Router);
         _sessions.Clear();
+        _cluster.Trace.Add($"node {Id} up: incarnation {Incarnation}, applied {Host.Status.Applied}, start commit {Host.StartCommit}");
     }
 
     public NodeServices Services { get; private set; } = null!;
@@ -105,6 +106,7 @@ internal sealed class SimNode
     /// <summary>Kills the incarnation: nothing graceful happens (see <see cref="RaftHost.Crash"/>).</summary>
     public void Crash()
     {
+        _cluster.Trace.Add($"node {Id} down: applied {Host.Status.Applied}, commit {Host.Status.Commit}");
         IsUp = false;
         Clock.Dead = true;
         FrozenUntil = 0;

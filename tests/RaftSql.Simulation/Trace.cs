@@ -28,6 +28,8 @@ internal sealed class Trace(SimScheduler scheduler, bool keepAll)
             _recent.Dequeue();
     }
 
+    public string Now => $"{scheduler.Now / 1000.0:F3}ms";
+
     public string Recent => string.Join("\n", _recent);
 
     public IReadOnlyList<string> All => _all;
