@@ -61,7 +61,8 @@ public class NodeSimulationTests(ITestOutputHelper output)
         workers.ForEach(w => w.Join());
         var failures = results.Where(r => r.Failure is not null).OrderBy(r => r.Seed).ToList();
         output.WriteLine($"{results.Count} seeds in {clock.Elapsed.TotalSeconds:F1} s, {results.Sum(r => r.VirtualSeconds):F0} virtual s, "
-            + $"{results.Sum(r => r.Events)} events, {results.Sum(r => r.Acknowledged)} acknowledged appends, {results.Sum(r => r.Reads)} checked reads, {failures.Count} failed; "
+            + $"{results.Sum(r => r.Events)} events, {results.Sum(r => r.Acknowledged)} acknowledged appends, {results.Sum(r => r.Reads)} checked reads, "
+            + $"{results.Sum(r => r.CrashPoints)} crashes inside a loop batch, {failures.Count} failed; "
             + $"known-bug anomalies (KnownFailures) on seeds [{string.Join(", ", results.Where(r => r.Known > 0).Select(r => r.Seed).Order())}]");
         foreach (var failure in failures)
             output.WriteLine(failure.Failure);

@@ -38,6 +38,9 @@ internal sealed class SimCluster : IDisposable
 
     public int Seed { get; }
 
+    /// <summary>Crashes at a point inside a loop batch (after appends were sent, during replay).</summary>
+    public int CrashPoints { get; set; }
+
     public int Size { get; }
 
     public int CompactionThreshold { get; }
@@ -118,12 +121,14 @@ internal sealed class SimCluster : IDisposable
         var node = nodes[_random.Next(nodes.Count)];
         switch (_random.Next(8))
         {
+            case 0 when node.IsUp && _random.Next(2) == 0:
+                Trace.Add($"arm crash of {node.Id} after its next appends are sent");
+                node.CrashAfterAppendsSent = true;
+                break;
             case 0 or 1 when node.IsUp:
                 Trace.Add($"crash {node.Id}");
                 node.Crash();
-                foreach (var client in _clients)
-                    client.NodeCrashed(node.Id);
-                Scheduler.After(100 * Ms + _random.NextInt64(700 * Ms), () => Restart(node));
+                Crashed(node);
                 break;
             case 2 when node.IsUp:
                 node.FrozenUntil = Scheduler.Now + 100 * Ms + _random.NextInt64(500 * Ms);
@@ -158,11 +163,22 @@ internal sealed class SimCluster : IDisposable
         }
     }
 
+    /// <summary>After <paramref name="node"/> went down: its clients' operations end unknown; it restarts later.</summary>
+    public void Crashed(SimNode node)
+    {
+        if (node.IsUp)
+            node.Crash();
+        foreach (var client in _clients)
+            client.NodeCrashed(node.Id);
+        Scheduler.After(100 * Ms + _random.NextInt64(700 * Ms), () => Restart(node));
+    }
+
     private void Restart(SimNode node)
     {
         if (node.IsUp)
             return;
-        Trace.Add($"restart {node.Id}");
+        node.CrashDuringReplay = _random.Next(4) == 0;
+        Trace.Add($"restart {node.Id}{(node.CrashDuringReplay ? " (dies if it replays)" : "")}");
         node.Start();
     }
 
@@ -174,8 +190,10 @@ internal sealed class SimCluster : IDisposable
         foreach (var node in Network.Nodes.Values)
         {
             node.FrozenUntil = 0;
+            node.CrashAfterAppendsSent = false;
             if (!node.IsUp)
                 Restart(node);
+            node.CrashDuringReplay = false;
         }
         Trace.Add("heal everything");
     }

@@ -93,7 +93,18 @@ internal sealed class SimNetwork(SimScheduler scheduler, Random random, Trace tr
 /// <summary>One node incarnation's end of the simulated wire.</summary>
 internal sealed class SimPeerTransport(SimNetwork network, SimNode self) : IPeerTransport
 {
-    public bool Send(Message message) => self.IsUp && network.Send(self, message);
+    public bool Send(Message message)
+    {
+        if (!self.IsUp)
+            return false;
+        var sent = network.Send(self, message);
+        if (self.CrashAfterAppendsSent && message.Type == MessageType.Append && message.Entries.Count > 0)
+        {
+            self.CrashAfterAppendsSent = false;
+            self.CrashPoint("after sending appends, before its own fsync");
+        }
+        return sent;
+    }
 
     public void UpdateMembership(Membership membership)
     {

@@ -89,11 +89,34 @@ internal sealed class SimNode
         Host.InstallingSnapshot += Databases.CloseAll;
         Router = new RequestRouter(Host, Databases, new SimLeaderLink(_cluster.Network, scheduler, this, options.RequestTimeout, _cluster.Trace), options);
         Services = new NodeServices(options, Host, Databases, Router);
+        Host.BeforeApply = _ =>
+        {
+            if (CrashDuringReplay && !Host.Replayed)
+            {
+                CrashDuringReplay = false;
+                CrashPoint("during replay");
+            }
+        };
         _sessions.Clear();
         _cluster.Trace.Add($"node {Id} up: incarnation {Incarnation}, applied {Host.Status.Applied}, start commit {Host.StartCommit}");
     }
 
     public NodeServices Services { get; private set; } = null!;
+
+    /// <summary>Armed: the process dies right after its next batch of appends went out, before its own fsync
+    /// of them (the leader writes its log in parallel with sending).</summary>
+    public bool CrashAfterAppendsSent { get; set; }
+
+    /// <summary>Armed: the process dies in its next batch of applies while it is still replaying its log.</summary>
+    public bool CrashDuringReplay { get; set; }
+
+    /// <summary>Throws <see cref="SimulatedCrash"/> when an armed crash point is reached (called from inside the loop).</summary>
+    public void CrashPoint(string where)
+    {
+        _cluster.Trace.Add($"node {Id} dies {where}");
+        _cluster.CrashPoints++;
+        throw new SimulatedCrash(where);
+    }
 
     /// <summary>The session that serves requests forwarded by node <paramref name="from"/>.</summary>
     public ClientSession SessionFor(ulong from)
@@ -106,6 +129,7 @@ internal sealed class SimNode
     /// <summary>Kills the incarnation: nothing graceful happens (see <see cref="RaftHost.Crash"/>).</summary>
     public void Crash()
     {
+        CrashAfterAppendsSent = false;
         _cluster.Trace.Add($"node {Id} down: applied {Host.Status.Applied}, commit {Host.Status.Commit}");
         IsUp = false;
         Clock.Dead = true;
@@ -116,5 +140,15 @@ internal sealed class SimNode
     }
 
     /// <summary>Runs one batch of the loop when there is work and the node is not frozen.</summary>
-    public bool RunLoopOnce() => IsUp && FrozenUntil <= _cluster.Scheduler.Now && Host.RunOnce();
+    public bool RunLoopOnce()
+    {
+        if (!IsUp || FrozenUntil > _cluster.Scheduler.Now || !Host.RunOnce())
+            return false;
+        if (Host.Failure?.InnerException is SimulatedCrash)
+            _cluster.Crashed(this); // the loop died at a crash point: the process is gone
+        return true;
+    }
 }
+
+/// <summary>Thrown at an armed crash point inside a node's loop: the process dies there.</summary>
+internal sealed class SimulatedCrash(string where) : Exception($"Simulated crash {where}.");
