@@ -23,6 +23,7 @@ public class NodeSimulationTests(ITestOutputHelper output)
     [Theory]
     [InlineData(3)]
     [InlineData(42)]
+    [InlineData(26)] // crashes inside loop batches and a restart
     public void A_seed_gives_the_same_trace_twice(int seed)
     {
         var first = SeedResult.Run(seed);
