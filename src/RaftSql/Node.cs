@@ -139,7 +139,7 @@ public sealed class Node : IAsyncDisposable
             Committer = committer,
             LoggerFactory = _loggerFactory,
         }), network, _loggerFactory.CreateLogger<RaftHost>());
-        _databases = new LocalDatabases(_host.Engine);
+        _databases = new LocalDatabases(_host.Engine, _options.Runtime);
         _host.LeadershipLost += _databases.InterruptWriters;
         _host.LeadershipLost += _databases.AbortTransactions;
         _host.InstallingSnapshot += _databases.CloseAll;

@@ -56,6 +56,9 @@ public sealed class NodeOptions
     /// <summary>Tests inject partitions, loss and delay into the node's traffic through this.</summary>
     internal Transport.FaultInjector? Faults { get; set; }
 
+    /// <summary>The clock, scheduler and loop mode; the whole-node simulator injects its own.</summary>
+    internal Hosting.NodeRuntime Runtime { get; set; } = Hosting.NodeRuntime.Production;
+
     internal void Validate()
     {
         if (Id == 0)

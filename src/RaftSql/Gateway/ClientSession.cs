@@ -257,7 +257,7 @@ internal sealed class ClientSession : IAsyncDisposable
     {
         var databases = _services.Databases;
         var applied = _services.Host.Status.Applied;
-        var cursor = await Task.Run(() => ReaderCursor.Open(databases, query.Database, query.Sql, query.Parameters, applied), ct).ConfigureAwait(false);
+        var cursor = await _services.Options.Runtime.Run(() => ReaderCursor.Open(databases, query.Database, query.Sql, query.Parameters, applied), ct).ConfigureAwait(false);
         var id = (ulong)Interlocked.Increment(ref _nextId);
         _cursors[id] = cursor;
         return (id, await NextPageAsync(id, cursor, query.PageSize, ct).ConfigureAwait(false));

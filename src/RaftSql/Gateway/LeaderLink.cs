@@ -9,7 +9,7 @@ namespace RaftSql.Gateway;
 /// This node's client connection to the current leader, for forwarding writes and lease reads. One
 /// connection is reused and replaced when the leader changes or the connection breaks.
 /// </summary>
-internal sealed class LeaderLink : IAsyncDisposable
+internal sealed class LeaderLink : ILeaderLink, IAsyncDisposable
 {
     private readonly PeerNetwork _network;
     private readonly TimeSpan _timeout;

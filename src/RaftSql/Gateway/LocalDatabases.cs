@@ -25,7 +25,13 @@ internal sealed class LocalDatabases : IDisposable
     private const int ReadOnlyVerdicts = 1024;
     private volatile bool _disposed;
 
-    public LocalDatabases(ReplicationEngine engine) => _engine = engine;
+    private readonly NodeRuntime _runtime;
+
+    public LocalDatabases(ReplicationEngine engine, NodeRuntime? runtime = null)
+    {
+        _engine = engine;
+        _runtime = runtime ?? NodeRuntime.Production;
+    }
 
     public bool Exists(string database) => _engine.Contains(database);
 
@@ -54,7 +60,7 @@ internal sealed class LocalDatabases : IDisposable
         Gated<T> gated;
         try
         {
-            gated = await Task.Run(() =>
+            gated = await _runtime.Run(() =>
             {
                 try
                 {
@@ -129,12 +135,12 @@ internal sealed class LocalDatabases : IDisposable
     public async Task<WriteTransaction> BeginAsync(string database, TimeSpan wait, CancellationToken cancellationToken)
     {
         var writer = _writers.GetOrAdd(database, _ => new Writer());
-        if (!await writer.Gate.WaitAsync(wait, cancellationToken).ConfigureAwait(false))
+        if (!await writer.Gate.WaitAsync(wait, _runtime.Time, cancellationToken).ConfigureAwait(false))
             throw new RaftSqlException(RaftSqlErrorCode.Timeout, $"Database '{database}' stayed busy with another writer.");
         var transaction = new WriteTransaction(database, writer);
         try
         {
-            await Task.Run(() => RunLocked(writer, database, connection =>
+            await _runtime.Run(() => RunLocked(writer, database, connection =>
             {
                 Execute(connection, "BEGIN");
                 return true;
@@ -159,10 +165,11 @@ internal sealed class LocalDatabases : IDisposable
         try
         {
             transaction.ThrowIfEnded();
-            gated = await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, work), cancellationToken).ConfigureAwait(false);
+            gated = await _runtime.Run(() => RunLocked(transaction.Writer, transaction.Database, work), cancellationToken).ConfigureAwait(false);
             // A transaction reads one snapshot across statements, and only its first read records it: every
             // statement's result waits for the gates of the statements before it too.
-            visible = transaction.Visible = Both(transaction.Visible, gated.ReleasedAsync(CancellationToken.None));
+            transaction.Visible = Both(transaction.Visible, gated.ReleasedAsync(CancellationToken.None));
+            visible = AsyncCompletion.Fork(transaction.Visible); // the next statement awaits it too
         }
         catch (RaftSqlException) when (transaction.AbortReason is { } reason)
         {
@@ -204,7 +211,7 @@ internal sealed class LocalDatabases : IDisposable
         try
         {
             transaction.ThrowIfEnded();
-            gated = await Task.Run(() => RunLocked(transaction.Writer, transaction.Database, connection =>
+            gated = await _runtime.Run(() => RunLocked(transaction.Writer, transaction.Database, connection =>
             {
                 Execute(connection, "COMMIT");
                 return true;
@@ -220,7 +227,7 @@ internal sealed class LocalDatabases : IDisposable
 
     public async Task RollbackAsync(WriteTransaction transaction)
     {
-        await transaction.StatementLock.WaitAsync().ConfigureAwait(false);
+        await transaction.StatementLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             End(transaction, rollBack: true);
@@ -239,7 +246,7 @@ internal sealed class LocalDatabases : IDisposable
         {
             transaction.Abort(new RaftSqlException(RaftSqlErrorCode.NotLeader,
                 "Leadership was lost; the transaction was rolled back and nothing of it was committed."));
-            if (transaction.StatementLock.Wait(0))
+            if (transaction.StatementLock.TryEnter())
             {
                 End(transaction, rollBack: true);
                 transaction.StatementLock.Release();
@@ -467,7 +474,7 @@ internal sealed class LocalDatabases : IDisposable
 
     internal sealed class Writer
     {
-        public SemaphoreSlim Gate { get; } = new(1, 1);
+        public AsyncGate Gate { get; } = new();
 
         public SqliteConnection? Connection { get; set; }
 

@@ -50,13 +50,14 @@ internal sealed class NodeServices(NodeOptions options, RaftHost host, LocalData
             return;
         if (!host.Status.Membership.IsVoter(target))
             throw new RaftSqlException(RaftSqlErrorCode.MembershipChangeRejected, $"Node {target} is not a voter.");
-        var deadline = DateTime.UtcNow + options.ElectionTimeout * 3;
+        var time = options.Runtime.Time;
+        var deadline = time.GetUtcNow() + options.ElectionTimeout * 3;
         host.TransferLeadership(target);
         while (host.Status.LeaderId != target)
         {
-            if (DateTime.UtcNow > deadline)
+            if (time.GetUtcNow() > deadline)
                 throw new RaftSqlException(RaftSqlErrorCode.Timeout, $"Leadership did not move to node {target} in time.");
-            await Task.Delay(options.HeartbeatInterval / 2, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(options.HeartbeatInterval / 2, time, cancellationToken).ConfigureAwait(false);
         }
     }
 }

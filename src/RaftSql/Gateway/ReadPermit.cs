@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RaftSql.Gateway;
 
 /// <summary>
@@ -9,7 +7,7 @@ namespace RaftSql.Gateway;
 /// snapshot taken), and a read that finished after the lease ran out is not returned; it is confirmed with a
 /// ReadIndex round and read again (<see cref="RequestRouter.ConfirmLateLeaseReadAsync"/>).
 /// </summary>
-internal readonly record struct ReadPermit(bool Here, long LeaseExpiry)
+internal readonly record struct ReadPermit(bool Here, long LeaseExpiry, TimeProvider? Clock = null)
 {
     /// <summary>The read runs on the leader.</summary>
     public static ReadPermit OnLeader { get; } = new(false, 0);
@@ -18,8 +16,8 @@ internal readonly record struct ReadPermit(bool Here, long LeaseExpiry)
     public static ReadPermit Granted { get; } = new(true, long.MaxValue);
 
     /// <summary>The read runs here while the leader lease holds.</summary>
-    public static ReadPermit UnderLease(long expiry) => new(true, expiry);
+    public static ReadPermit UnderLease(long expiry, TimeProvider clock) => new(true, expiry, clock);
 
     /// <summary>True when what was read here may be returned: always, except a lease read whose lease ran out.</summary>
-    public bool StillHolds => LeaseExpiry == long.MaxValue || Stopwatch.GetTimestamp() < LeaseExpiry;
+    public bool StillHolds => LeaseExpiry == long.MaxValue || (Clock ?? TimeProvider.System).GetTimestamp() < LeaseExpiry;
 }

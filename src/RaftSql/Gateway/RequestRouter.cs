@@ -14,15 +14,17 @@ internal sealed class RequestRouter
 {
     private readonly RaftHost _host;
     private readonly LocalDatabases _databases;
-    private readonly LeaderLink _leader;
+    private readonly ILeaderLink _leader;
     private readonly NodeOptions _options;
+    private readonly TimeProvider _time;
 
-    public RequestRouter(RaftHost host, LocalDatabases databases, LeaderLink leader, NodeOptions options)
+    public RequestRouter(RaftHost host, LocalDatabases databases, ILeaderLink leader, NodeOptions options)
     {
         _host = host;
         _databases = databases;
         _leader = leader;
         _options = options;
+        _time = options.Runtime.Time;
     }
 
     /// <summary>How long a request waits for a leader before it is refused with NoLeader: long enough for
@@ -89,9 +91,8 @@ internal sealed class RequestRouter
     private async Task<T> WriteAsync<T>(Func<CancellationToken, Task<T>> local, Func<ulong, CancellationToken, Task<T?>> forward,
         CancellationToken cancellationToken) where T : class
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.CommitTimeout);
-        var noLeaderSince = DateTime.UtcNow;
+        using var deadline = new Deadline(_time, _options.CommitTimeout, cancellationToken);
+        var noLeaderSince = _time.GetUtcNow();
         try
         {
             while (true)
@@ -114,16 +115,16 @@ internal sealed class RequestRouter
                 }
                 else if (status.LeaderId != 0)
                 {
-                    noLeaderSince = DateTime.UtcNow;
+                    noLeaderSince = _time.GetUtcNow();
                     if (await forward(status.LeaderId, deadline.Token).ConfigureAwait(false) is { } result)
                         return result;
                 }
-                else if (DateTime.UtcNow - noLeaderSince > LeaderWait)
+                else if (_time.GetUtcNow() - noLeaderSince > LeaderWait)
                 {
                     throw new RaftSqlException(RaftSqlErrorCode.NoLeader,
                         "No leader: the cluster is electing one, or this node is cut off from the majority.");
                 }
-                await Task.Delay(_options.HeartbeatInterval / 2, deadline.Token).ConfigureAwait(false);
+                await Task.Delay(_options.HeartbeatInterval / 2, _time, deadline.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -173,8 +174,7 @@ internal sealed class RequestRouter
             return ReadPermit.Granted;
         if (consistency != ReadConsistency.Local)
             _host.ThrowIfStopped();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.RequestTimeout);
+        using var deadline = new Deadline(_time, _options.RequestTimeout, cancellationToken);
         if (!_host.Replayed)
             await WaitForReplayAsync(deadline.Token, cancellationToken).ConfigureAwait(false);
         if (consistency == ReadConsistency.Local)
@@ -188,12 +188,12 @@ internal sealed class RequestRouter
                     return ReadPermit.Granted;
                 case ReadConsistency.Lease:
                     var status = _host.Status;
-                    if (status.IsLeader && status.AcceptsWrites && status.HoldsLease)
+                    if (status.IsLeader && status.AcceptsWrites && status.HoldsLeaseAt(_time.GetTimestamp()))
                     {
                         // Everything this leader committed before the read began, which other nodes may already
                         // have read (ReadIndex) or acknowledged, must be applied here first.
                         await _host.WaitForAppliedAsync(_host.KnownCommit, deadline.Token).ConfigureAwait(false);
-                        var permit = ReadPermit.UnderLease(status.LeaseExpiry);
+                        var permit = ReadPermit.UnderLease(status.LeaseExpiry, _time);
                         if (permit.StillHolds)
                             return permit;
                     }
@@ -221,8 +221,7 @@ internal sealed class RequestRouter
     {
         if (_host.Replayed)
             return;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.RequestTimeout);
+        using var deadline = new Deadline(_time, _options.RequestTimeout, cancellationToken);
         await WaitForReplayAsync(deadline.Token, cancellationToken).ConfigureAwait(false);
     }
 
@@ -271,16 +270,16 @@ internal sealed class RequestRouter
     /// <summary>A ReadIndex round, retried while no leader is known for up to <see cref="LeaderWait"/>.</summary>
     private async Task<ulong> LinearizableIndexAsync(CancellationToken cancellationToken)
     {
-        var noLeaderSince = DateTime.UtcNow;
+        var noLeaderSince = _time.GetUtcNow();
         while (true)
         {
             try
             {
                 return await _host.ReadIndexAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.NoLeader && DateTime.UtcNow - noLeaderSince < LeaderWait)
+            catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.NoLeader && _time.GetUtcNow() - noLeaderSince < LeaderWait)
             {
-                await Task.Delay(_options.HeartbeatInterval / 2, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.HeartbeatInterval / 2, _time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

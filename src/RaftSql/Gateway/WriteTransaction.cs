@@ -16,7 +16,7 @@ internal sealed class WriteTransaction
     public LocalDatabases.Writer Writer { get; }
 
     /// <summary>One statement at a time; held while a statement, commit or rollback runs.</summary>
-    public SemaphoreSlim StatementLock { get; } = new(1, 1);
+    public AsyncGate StatementLock { get; } = new();
 
     /// <summary>Completes when everything the transaction's statements read so far is committed.</summary>
     public Task Visible { get; set; } = Task.CompletedTask;

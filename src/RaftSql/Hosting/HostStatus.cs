@@ -22,6 +22,9 @@ internal sealed record HostStatus(
 
     public bool IsLeader => State == RaftState.Leader;
 
-    /// <summary>True while this leader's lease has not run out, by the clock now.</summary>
-    public bool HoldsLease => LeaseExpiry != 0 && Stopwatch.GetTimestamp() < LeaseExpiry;
+    /// <summary>True while this leader's lease has not run out, by the system clock now.</summary>
+    public bool HoldsLease => HoldsLeaseAt(Stopwatch.GetTimestamp());
+
+    /// <summary>True while this leader's lease has not run out at timestamp <paramref name="now"/> of the node's clock.</summary>
+    public bool HoldsLeaseAt(long now) => LeaseExpiry != 0 && now < LeaseExpiry;
 }

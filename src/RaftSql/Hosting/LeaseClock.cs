@@ -1,9 +1,7 @@
-using System.Diagnostics;
-
 namespace RaftSql.Hosting;
 
 /// <summary>
-/// Times the leader lease in monotonic real time (Stopwatch), not in ticks: a loop that stalls (a long fsync,
+/// Times the leader lease in monotonic real time (the node's <see cref="TimeProvider"/>: Stopwatch in production), not in ticks: a loop that stalls (a long fsync,
 /// an apply blocked on a writer, a GC pause, SIGSTOP) counts no ticks, yet the other members go on and may
 /// elect a new leader. The loop notes when each heartbeat round of the term went out; the lease runs from the
 /// send time of the newest round a quorum acknowledged (<see cref="Raft.RaftNode.LeaseRound"/>), for
@@ -30,13 +28,15 @@ internal sealed class LeaseClock
     private ulong _noted;
     private ulong _anchorRound;
     private long _anchor;
+    private readonly TimeProvider _time;
 
-    public LeaseClock(TimeSpan heartbeatInterval, int electionTicks)
+    public LeaseClock(TimeSpan heartbeatInterval, int electionTicks, TimeProvider time)
     {
+        _time = time;
         Duration = heartbeatInterval * (MinTickFraction * (electionTicks - 1) - 1);
         if (Duration < TimeSpan.Zero)
             Duration = TimeSpan.Zero;
-        DurationTimestamps = (long)(Duration.TotalSeconds * Stopwatch.Frequency);
+        DurationTimestamps = (long)(Duration.TotalSeconds * time.TimestampFrequency);
     }
 
     /// <summary>How long a lease lasts from the send time of its round; zero: no leases (too few election ticks).</summary>
@@ -47,7 +47,7 @@ internal sealed class LeaseClock
     /// <summary>Rounds remembered as sent and not yet confirmed (for tests).</summary>
     internal int RoundsKept => _sent.Count;
 
-    public static long Now => Stopwatch.GetTimestamp();
+    public long Now => _time.GetTimestamp();
 
     /// <summary>Before messages go out: every round of <paramref name="term"/> up to <paramref name="round"/> not
     /// noted yet is sent no earlier than now.</summary>
@@ -76,7 +76,7 @@ internal sealed class LeaseClock
             _sent.Dequeue();
     }
 
-    /// <summary>The Stopwatch timestamp at which the lease of confirmed round <paramref name="leaseRound"/> of
+    /// <summary>The timestamp at which the lease of confirmed round <paramref name="leaseRound"/> of
     /// <paramref name="term"/> ends; 0 when there is none.</summary>
     public long Expiry(ulong term, ulong leaseRound)
     {

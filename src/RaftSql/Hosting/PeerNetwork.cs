@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using RaftSql.Protocol;
 using RaftSql.Raft;
@@ -11,7 +12,7 @@ namespace RaftSql.Hosting;
 /// or through the address a peer announced when the membership does not know it yet (a joining node
 /// answering the leader).
 /// </summary>
-internal sealed class PeerNetwork : IAsyncDisposable
+internal sealed class PeerNetwork : IPeerTransport
 {
     private readonly ulong _selfId;
     private readonly string _selfAddress;
@@ -21,6 +22,8 @@ internal sealed class PeerNetwork : IAsyncDisposable
     private readonly ConcurrentDictionary<ulong, string> _addresses = new();
     private readonly ConcurrentDictionary<ulong, PeerSender> _senders = new();
     private readonly object _gate = new();
+    private const int SnapshotChunkSize = 1024 * 1024;
+    private long _snapshotSequence;
 
     public PeerNetwork(ulong selfId, string selfAddress, TransportOptions transport, FaultInjector? faults,
         ILoggerFactory loggerFactory)
@@ -93,6 +96,44 @@ internal sealed class PeerNetwork : IAsyncDisposable
             _senders[id] = sender;
             return sender;
         }
+    }
+
+    /// <summary>Streams a snapshot on a dedicated peer connection in chunks, then the Raft Snapshot message.</summary>
+    public async Task SendSnapshotAsync(Message message, string path, CancellationToken cancellationToken)
+    {
+        var to = message.To;
+        var address = AddressOf(to)
+            ?? throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The address of node {to} is unknown.");
+        if (_faults?.Decide(_selfId, to).Deliver == false)
+            throw new RaftSqlException(RaftSqlErrorCode.Unavailable, $"Node {to} is unreachable (fault injection).");
+        await using var connection = await Connection.ConnectAsync(address, ProtocolKind.Peer, _selfId,
+            TransportOptions, cancellationToken).ConfigureAwait(false);
+        await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var wireMetadata = WireMapper.ToWire(message.Snapshot!);
+        var snapshotId = (ulong)Interlocked.Increment(ref _snapshotSequence);
+        var buffer = new byte[SnapshotChunkSize];
+        long offset = 0;
+        while (true)
+        {
+            var read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            var last = offset + read >= source.Length;
+            var chunk = new SnapshotChunk
+            {
+                SnapshotId = snapshotId,
+                Offset = (ulong)offset,
+                Data = ByteString.CopyFrom(buffer, 0, read),
+                Last = last,
+                Metadata = offset == 0 ? wireMetadata : null,
+                From = _selfId,
+                To = to,
+                Term = message.Term,
+            };
+            await connection.SendAsync(new PeerEnvelope { SnapshotChunk = chunk, SenderAddress = _selfAddress }, cancellationToken).ConfigureAwait(false);
+            offset += read;
+            if (last)
+                break;
+        }
+        await connection.SendAsync(new PeerEnvelope { Raft = WireMapper.ToWire(message), SenderAddress = _selfAddress }, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

@@ -13,30 +13,34 @@ internal sealed partial class RaftHost
     public async Task RunMaintenanceAsync(CancellationToken stopping)
     {
         var interval = TimeSpan.FromMilliseconds(Math.Max(200, _options.HeartbeatInterval.TotalMilliseconds * 5));
-        using var timer = new PeriodicTimer(interval);
+        using var timer = new PeriodicTimer(interval, _runtime.Time);
         try
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
-            {
-                try
-                {
-                    Post(_store.FlushCommit);
-                    var status = _status;
-                    if (status.Applied - Math.Min(status.Applied, _store.FirstIndex) < (ulong)_options.CompactionThreshold)
-                        continue;
-                    _engine.FlushDurable();
-                    var durable = _engine.DurableIndex();
-                    Post(() => Compact(durable));
-                }
-                catch (Exception ex) when (ex is IOException or RaftSqlException or ObjectDisposedException)
-                {
-                    HostLog.MaintenanceFailed(_logger, ex);
-                }
-            }
+                MaintainOnce();
         }
         catch (OperationCanceledException)
         {
             // Stopping.
+        }
+    }
+
+    /// <summary>One round of upkeep (the simulator calls it at steps of its choosing).</summary>
+    internal void MaintainOnce()
+    {
+        try
+        {
+            Post(_store.FlushCommit);
+            var status = _status;
+            if (status.Applied - Math.Min(status.Applied, _store.FirstIndex) < (ulong)_options.CompactionThreshold)
+                return;
+            _engine.FlushDurable();
+            var durable = _engine.DurableIndex();
+            Post(() => Compact(durable));
+        }
+        catch (Exception ex) when (ex is IOException or RaftSqlException or ObjectDisposedException)
+        {
+            HostLog.MaintenanceFailed(_logger, ex);
         }
     }
 

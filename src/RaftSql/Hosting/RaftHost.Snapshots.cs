@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using RaftSql.Protocol;
 using RaftSql.Raft;
 using RaftSql.Transport;
@@ -14,7 +13,6 @@ namespace RaftSql.Hosting;
 /// </summary>
 internal sealed partial class RaftHost
 {
-    private const int ChunkSize = 1024 * 1024;
     private readonly Dictionary<ulong, Task> _snapshotSends = [];
     // Received snapshots whose message was stepped into the core, by index (loop thread only).
     private readonly Dictionary<ulong, StagedSnapshot> _staged = [];
@@ -42,7 +40,7 @@ internal sealed partial class RaftHost
         }
         var metadata = new SnapshotMetadata(point, _store.Term(point), _core.Status.Membership);
         var message = request with { Snapshot = metadata };
-        _snapshotSends[request.To] = Task.Run(() => SendSnapshotAsync(message));
+        _snapshotSends[request.To] = _runtime.Run(() => SendSnapshotAsync(message), CancellationToken.None);
     }
 
     private async Task SendSnapshotAsync(Message message)
@@ -54,43 +52,14 @@ internal sealed partial class RaftHost
         {
             HostLog.SnapshotSending(_logger, message.Snapshot!.Index, to);
             Directory.CreateDirectory(SnapshotDirectory);
-            await using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
+            // Disposed synchronously: this already runs off the loop, and a FileStream's DisposeAsync would
+            // resume on the thread pool (which the whole-node simulator cannot order).
+            using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16))
             {
                 if (_engine.WriteSnapshot(file) < message.Snapshot!.Index)
                     throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The databases are not consistent at index {message.Snapshot.Index}.");
             }
-            var address = Network.AddressOf(to)
-                ?? throw new RaftSqlException(RaftSqlErrorCode.SnapshotFailed, $"The address of node {to} is unknown.");
-            if (Network.Faults?.Decide(_options.Id, to).Deliver == false)
-                throw new RaftSqlException(RaftSqlErrorCode.Unavailable, $"Node {to} is unreachable (fault injection).");
-            await using var connection = await Connection.ConnectAsync(address, ProtocolKind.Peer, _options.Id,
-                Network.TransportOptions, _stopping.Token).ConfigureAwait(false);
-            await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-            var wireMetadata = WireMapper.ToWire(message.Snapshot);
-            var snapshotId = (ulong)Interlocked.Increment(ref _snapshotSequence);
-            var buffer = new byte[ChunkSize];
-            long offset = 0;
-            while (true)
-            {
-                var read = await source.ReadAsync(buffer, _stopping.Token).ConfigureAwait(false);
-                var last = offset + read >= source.Length;
-                var chunk = new SnapshotChunk
-                {
-                    SnapshotId = snapshotId,
-                    Offset = (ulong)offset,
-                    Data = ByteString.CopyFrom(buffer, 0, read),
-                    Last = last,
-                    Metadata = offset == 0 ? wireMetadata : null,
-                    From = _options.Id,
-                    To = to,
-                    Term = message.Term,
-                };
-                await connection.SendAsync(new PeerEnvelope { SnapshotChunk = chunk, SenderAddress = Network.SelfAddress }, _stopping.Token).ConfigureAwait(false);
-                offset += read;
-                if (last)
-                    break;
-            }
-            await connection.SendAsync(new PeerEnvelope { Raft = WireMapper.ToWire(message), SenderAddress = Network.SelfAddress }, _stopping.Token).ConfigureAwait(false);
+            await Network.SendSnapshotAsync(message, path, _stopping.Token).ConfigureAwait(false);
             success = true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
@@ -133,13 +102,7 @@ internal sealed partial class RaftHost
                         else if (staging is { IsComplete: true } complete && complete.Index == message.Snapshot?.Index)
                         {
                             staging = null;
-                            Post(() =>
-                            {
-                                if (_staged.Remove(complete.Index, out var older))
-                                    older.Dispose();
-                                _staged[complete.Index] = complete;
-                                _core.Step(message);
-                            });
+                            AcceptSnapshot(complete, message);
                         }
                         break;
                     case PeerEnvelope.BodyOneofCase.SnapshotChunk:
@@ -161,6 +124,15 @@ internal sealed partial class RaftHost
             staging?.Dispose();
         }
     }
+
+    /// <summary>A snapshot's data arrived in full, then its message: the core decides whether to install it.</summary>
+    internal void AcceptSnapshot(StagedSnapshot complete, Message message) => Post(() =>
+    {
+        if (_staged.Remove(complete.Index, out var older))
+            older.Dispose();
+        _staged[complete.Index] = complete;
+        _core.Step(message);
+    });
 
     /// <summary>On the loop thread: the core accepted a snapshot; replace the databases with the staged data.</summary>
     private void InstallStagedSnapshot(SnapshotMetadata snapshot)

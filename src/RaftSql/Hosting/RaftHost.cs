@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using RaftSql.Raft;
 using RaftSql.Sqlite;
@@ -9,7 +8,8 @@ namespace RaftSql.Hosting;
 /// <summary>
 /// Drives the pure Raft core: one loop thread owns the core, the log store and the apply path. Work
 /// (ticks, peer messages, proposals, reads) is posted to the loop; after each batch the loop drains the
-/// core's Readies: persist (one fsync), send, apply in log order, advance.
+/// core's Readies: persist (one fsync), send, apply in log order, advance. The whole-node simulator runs
+/// the same loop body without the thread (<see cref="NodeRuntime.ManualLoop"/>, <see cref="RunOnce"/>).
 /// </summary>
 internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 {
@@ -19,8 +19,9 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private readonly RaftNode _core;
     private readonly ILogger _logger;
     private readonly BlockingCollection<Action> _work = new();
-    private readonly Thread _loop;
-    private readonly Timer _ticker;
+    private readonly NodeRuntime _runtime;
+    private readonly Thread? _loop;
+    private readonly ITimer _ticker;
     private readonly CancellationTokenSource _stopping = new();
 
     // Loop-thread state.
@@ -43,13 +44,14 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private volatile bool _admitting;
     private volatile bool _stopped;
     private volatile RaftSqlException? _failure;
-    private readonly TaskCompletionSource _halted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _halted = AsyncCompletion.Create();
     private int _disposed;
 
     public RaftHost(NodeOptions options, RaftLogStore store, Func<IFrameCommitter, ReplicationEngine> createEngine,
-        PeerNetwork network, ILogger logger)
+        IPeerTransport network, ILogger logger)
     {
         _options = options;
+        _runtime = options.Runtime;
         _store = store;
         _logger = logger;
         Network = network;
@@ -68,8 +70,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         var config = BuildConfig(options);
         _core = new RaftNode(config, store, _applied);
         _knownCommit = commit;
-        _lease = new LeaseClock(options.HeartbeatInterval, config.ElectionTicks);
-        _minTickSpacing = (long)(options.HeartbeatInterval.TotalSeconds * LeaseClock.MinTickFraction * Stopwatch.Frequency);
+        _lease = new LeaseClock(options.HeartbeatInterval, config.ElectionTicks, _runtime.Time);
+        _minTickSpacing = (long)(options.HeartbeatInterval.TotalSeconds * LeaseClock.MinTickFraction * _runtime.Time.TimestampFrequency);
         // Where the last membership change before the restart was is not known: compact no lower than here.
         _lastConfChangeIndex = _applied;
         Network.UpdateMembership(_core.Status.Membership);
@@ -81,14 +83,17 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             HostLog.Replaying(logger, options.Id, _applied + 1, StartCommit);
         }
 
-        _loop = new Thread(RunLoop) { IsBackground = true, Name = $"raft-{options.Id}" };
-        _loop.Start();
-        _ticker = new Timer(_ => Post(OnTick), null, options.HeartbeatInterval, options.HeartbeatInterval);
+        if (!_runtime.ManualLoop)
+        {
+            _loop = new Thread(RunLoop) { IsBackground = true, Name = $"raft-{options.Id}" };
+            _loop.Start();
+        }
+        _ticker = _runtime.Time.CreateTimer(_ => Post(OnTick), null, options.HeartbeatInterval, options.HeartbeatInterval);
     }
 
     public ReplicationEngine Engine => _engine;
 
-    public PeerNetwork Network { get; }
+    public IPeerTransport Network { get; }
 
     public HostStatus Status => _status;
 
@@ -142,7 +147,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             // A slow follower costs the leader at most this much buffered entry data (big transactions
             // travel as 1 MiB chunks; 256 of them in flight would be 256 MiB per follower).
             MaxInflightBytes = 8L * 1024 * 1024,
-            Random = new SeededRandomSource((ulong)Random.Shared.NextInt64(1, long.MaxValue)),
+            Random = new SeededRandomSource(options.Runtime.RandomSeed ?? (ulong)Random.Shared.NextInt64(1, long.MaxValue)),
         };
     }
 
@@ -166,7 +171,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>Runs <paramref name="func"/> on the loop thread and returns its result.</summary>
     public Task<T> InvokeAsync<T>(Func<T> func)
     {
-        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcs = AsyncCompletion.Create<T>();
         if (_stopped)
         {
             tcs.SetException(_failure ?? Stopped());
@@ -191,27 +196,58 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         try
         {
             foreach (var first in _work.GetConsumingEnumerable())
-            {
-                Execute(first);
-                // Batch whatever else is queued: one Ready (one fsync) covers all of it.
-                for (var n = 0; n < 1024 && _work.TryTake(out var next); n++)
-                    Execute(next);
-                while (_core.HasReady)
-                    HandleReady(_core.GetReady());
-                DropStaleSnapshots();
-                Publish();
-            }
+                RunBatch(first);
         }
         catch (Exception ex)
         {
-            HostLog.LoopFailed(_logger, ex);
-            var failure = new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node's Raft loop failed: " + ex.Message, ex);
-            _failure = failure;
-            _stopped = true;
-            _status = _status with { LeaseExpiry = 0, AcceptsWrites = false };
-            _halted.TrySetResult();
-            FailEverything(failure);
+            FailLoop(ex);
         }
+    }
+
+    /// <summary>
+    /// For a host without a loop thread (<see cref="NodeRuntime.ManualLoop"/>): runs what is queued now as one
+    /// batch, exactly as the loop thread would. False when nothing was queued or the loop has failed.
+    /// </summary>
+    internal bool RunOnce()
+    {
+        if (_stopped || !_work.TryTake(out var first))
+            return false;
+        try
+        {
+            RunBatch(first);
+        }
+        catch (Exception ex)
+        {
+            FailLoop(ex);
+        }
+        return true;
+    }
+
+    /// <summary>True when work is queued for the loop.</summary>
+    internal bool HasWork => _work.Count > 0;
+
+    /// <summary>The loop body: the queued work, then the core's Readies (persist, send, apply, advance), then publish.</summary>
+    private void RunBatch(Action first)
+    {
+        Execute(first);
+        // Batch whatever else is queued: one Ready (one fsync) covers all of it.
+        for (var n = 0; n < 1024 && _work.TryTake(out var next); n++)
+            Execute(next);
+        while (_core.HasReady)
+            HandleReady(_core.GetReady());
+        DropStaleSnapshots();
+        Publish();
+    }
+
+    private void FailLoop(Exception ex)
+    {
+        HostLog.LoopFailed(_logger, ex);
+        var failure = new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node's Raft loop failed: " + ex.Message, ex);
+        _failure = failure;
+        _stopped = true;
+        _status = _status with { LeaseExpiry = 0, AcceptsWrites = false };
+        _halted.TrySetResult();
+        FailEverything(failure);
     }
 
     private void Execute(Action action)
@@ -228,7 +264,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         if (ready.HardState is { } hard && hard.Commit > _knownCommit)
             Volatile.Write(ref _knownCommit, hard.Commit);
         if (_core.HeartbeatRound > 0)
-            _lease.NoteSent(_core.Term, _core.HeartbeatRound, LeaseClock.Now);
+            _lease.NoteSent(_core.Term, _core.HeartbeatRound, _lease.Now);
         // A lease the core gave up (a transfer's TimeoutNow is about to go out, or it stepped down) ends for
         // readers before any message can help elect another leader, not at the next Publish.
         if (_core.LeaseRound == 0 && _status.LeaseExpiry != 0)
@@ -368,7 +404,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         if (status.State == RaftState.Leader)
         {
             // A round that sent no message (a single voter) is noted here, after it was confirmed.
-            _lease.NoteSent(status.Term, _core.HeartbeatRound, LeaseClock.Now);
+            _lease.NoteSent(status.Term, _core.HeartbeatRound, _lease.Now);
             leaseExpiry = _lease.Expiry(status.Term, _core.LeaseRound);
         }
         _status = new HostStatus(
@@ -411,7 +447,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     private void ProposeOwn(LocalCommit commit, byte[] entry, bool final)
     {
-        if (commit.Committed.IsCompleted || !_engine.IsCurrent(commit))
+        if (commit.IsDecided || !_engine.IsCurrent(commit))
         {
             // Its tail was cut after it was queued: it never reaches the log.
             _uncommitted.Release(entry.Length);
@@ -468,7 +504,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // Ticks that queued up while the loop was busy arrive together: count at most one per
         // MinTickFraction of a heartbeat interval, so that ElectionTicks ticks (a follower's vote promise)
         // never pass in less real time than the lease assumes.
-        var now = Stopwatch.GetTimestamp();
+        var now = _runtime.Time.GetTimestamp();
         if (_lastTick == long.MinValue || now - _lastTick >= _minTickSpacing)
         {
             _lastTick = now;
@@ -481,7 +517,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// were lost), then starts the collected round if fewer than the most are in flight.</summary>
     private void StartReadRounds()
     {
-        var now = Environment.TickCount64;
+        var now = _runtime.NowMilliseconds;
         // A round whose messages were lost is asked again; a read that waits too long ends at its caller's deadline.
         foreach (var again in _reads.Reissue(now, (long)_options.ElectionTimeout.TotalMilliseconds))
         {
@@ -500,7 +536,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         ThrowIfStopped();
         if (Applied >= index)
             return Task.CompletedTask;
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tcs = AsyncCompletion.Create();
         Post(() =>
         {
             if (_applied >= index) tcs.TrySetResult();
@@ -520,7 +556,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
                 TaskCompletionSource? tcs = null;
                 if (r.Accepted)
                 {
-                    tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    tcs = AsyncCompletion.Create();
                     _confChanges[r.Index] = (r.Term, tcs);
                 }
                 return (r, tcs);
@@ -533,7 +569,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             if (result.Status != ProposeStatus.ConfChangeNotReady)
                 throw ProposeFailure(result);
             // Another change is still being applied, or this leader has not committed in its term yet.
-            await Task.Delay(_options.HeartbeatInterval, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_options.HeartbeatInterval, _runtime.Time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -554,25 +590,51 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>Feeds a message that arrived from a peer.</summary>
     public void Receive(Message message) => Post(() => _core.Step(message));
 
+    /// <summary>
+    /// For the whole-node simulator: the process dies here. No handover, no last flush of the commit index,
+    /// nothing failed or cut; waiting callers are simply abandoned. File handles close (as the kernel closes
+    /// them at a kill); the database files keep what was written.
+    /// </summary>
+    internal void Crash()
+    {
+        _stopped = true;
+        _disposed = 1;
+        _ticker.Dispose();
+        _work.CompleteAdding();
+        foreach (var staged in _staged.Values)
+            staged.Dispose();
+        _engine.Dispose();
+        _store.CloseWithoutFlush();
+    }
+
+    private void StopOnLoop()
+    {
+        _stopped = true;
+        _halted.TrySetResult();
+        FailEverything(Stopped());
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         await _ticker.DisposeAsync().ConfigureAwait(false);
-        if (!_stopped)
+        if (!_stopped && _loop is null)
+        {
+            StopOnLoop();
+        }
+        else if (!_stopped)
         {
             var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Post(() =>
             {
-                _stopped = true;
-                _halted.TrySetResult();
-                FailEverything(Stopped());
+                StopOnLoop();
                 drained.TrySetResult();
             });
             await drained.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         }
         _work.CompleteAdding();
-        _loop.Join();
+        _loop?.Join();
         _stopping.Cancel();
         await StopSnapshotsAsync().ConfigureAwait(false);
         await Network.DisposeAsync().ConfigureAwait(false);

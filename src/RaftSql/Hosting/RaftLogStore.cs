@@ -140,4 +140,7 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
         _log.Dispose();
         RunMarker.End(_directory);
     }
+
+    /// <summary>A crash (simulated): closes the files without recording anything more.</summary>
+    internal void CloseWithoutFlush() => _log.Dispose();
 }

@@ -23,8 +23,8 @@ internal sealed class ReadRounds
     {
         lock (_gate)
         {
-            _next ??= new TaskCompletionSource<ulong>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _next.Task;
+            _next ??= AsyncCompletion.Create<ulong>();
+            return AsyncCompletion.Fork(_next.Task);
         }
     }
 

@@ -8,7 +8,7 @@ namespace RaftSql.Sqlite;
 /// </summary>
 public sealed class LocalCommit
 {
-    private readonly TaskCompletionSource<ulong> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<ulong> _outcome = AsyncCompletion.Create<ulong>();
     private readonly List<ulong> _indexes = [];
 
     internal LocalCommit(string database, long generation, uint startFrame, uint endFrame, uint salt, object? writer)
@@ -41,7 +41,10 @@ public sealed class LocalCommit
     /// <summary>Completes with the Raft index of the transaction's final entry once it is applied;
     /// fails with <see cref="RaftSqlErrorCode.OutcomeUnknown"/> or <see cref="RaftSqlErrorCode.NotLeader"/>
     /// when the tail is cut.</summary>
-    public Task<ulong> Committed => _outcome.Task;
+    public Task<ulong> Committed => AsyncCompletion.Fork(_outcome.Task);
+
+    /// <summary>True once the outcome is known (committed, failed or cut).</summary>
+    internal bool IsDecided => _outcome.Task.IsCompleted;
 
     /// <summary>The index of the final entry, once proposed (0 before).</summary>
     public ulong FinalIndex { get; private set; }

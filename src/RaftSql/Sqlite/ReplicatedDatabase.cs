@@ -86,7 +86,7 @@ internal sealed class ReplicatedDatabase : IDisposable
     internal Func<int, bool>? ShmMapFault { get; set; }
 
     /// <summary>True while local writes must wait for <see cref="Unpublished"/> to be applied from the log.</summary>
-    public bool WritesBlocked => Unpublished is { Committed.IsCompleted: false };
+    public bool WritesBlocked => Unpublished is { IsDecided: false };
 
     /// <summary>Called on the writer's thread as its write-lock session ends (lock still held): did SQLite
     /// publish the commit it made? If not, the commit leaves the tail and waits for the log's copy; if that copy
