@@ -17,8 +17,6 @@ internal sealed class History(Trace trace)
 
     public int Reads => _reads.Count;
 
-    /// <summary>Anomalies of a known product bug (<see cref="KnownFailures"/>): reported, not failed.</summary>
-    public List<string> Known { get; } = [];
 
     public enum Outcome { Pending, Acked, Failed, Unknown }
 
@@ -172,14 +170,6 @@ internal sealed class History(Trace trace)
         if (!floors.TryGetValue(client, out var before) || before.Rows.IsSubsetOf(appends))
             return;
         var text = $"{read.Level} read by client {client} on node {read.Node} {what} (after a {before.Level} read at {before.At}): lost {string.Join(",", before.Rows.Except(appends))}";
-        if (floors == _seenHere && before.Incarnation != read.Incarnation && !KnownFailures.Strict)
-        {
-            // The node restarted in between: the restart read gate's known bug (see KnownFailures).
-            Known.Add(text);
-            trace.Add("KNOWN " + text);
-            floors.Remove(client); // this incarnation's reads start a floor of their own
-            return;
-        }
         Anomaly(text);
     }
 
