@@ -82,10 +82,48 @@ internal sealed class Workloads
     }
 
     /// <summary>Runs register operations until <paramref name="stop"/>; the operation in flight finishes first.</summary>
-    public async Task RunRegisterClientAsync(int client, ReadConsistency consistency, int seed, CancellationToken stop)
+    public Task RunRegisterClientAsync(int client, ReadConsistency consistency, int seed, CancellationToken stop)
     {
         var random = new Random(seed);
         var lastSeen = new Dictionary<long, long?>();
+        return RunSessionsAsync($"register client {client}", client, consistency, stop, async (connection, session) =>
+        {
+            long key = _age.Elapsed.Ticks / KeyLifetime.Ticks * Registers + random.Next(Registers);
+            int dice = random.Next(10);
+            RegisterCall call = dice < 5 ? RegisterCall.Read(key)
+                : dice < 8 ? RegisterCall.Write(key, Interlocked.Increment(ref _nextValue))
+                : RegisterCall.Cas(key, lastSeen.GetValueOrDefault(key), Interlocked.Increment(ref _nextValue));
+            var invocation = Register.Invoke(session, call);
+            try
+            {
+                RegisterResult result = await ExecuteRegisterAsync(connection, call);
+                invocation.Ok(result);
+                if (call.Kind == RegisterOpKind.Read)
+                    lastSeen[key] = result.Value;
+            }
+            catch (RaftSqlException ex)
+            {
+                if (CertainlyFailed(ex.Code))
+                    invocation.Fail();
+                else
+                    invocation.Unknown();
+                await Task.Delay(20, CancellationToken.None);
+            }
+            catch
+            {
+                invocation.Unknown();
+                throw;
+            }
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> over and over on one session until <paramref name="stop"/>; an error
+    /// the client did not expect (the connection broke under it) is counted and starts a new session.
+    /// </summary>
+    private async Task RunSessionsAsync(string who, int client, ReadConsistency consistency, CancellationToken stop,
+        Func<RaftSqlConnection, int, Task> operation)
+    {
         while (!stop.IsCancellationRequested)
         {
             var (connection, session) = await OpenSessionAsync(consistency, client, stop);
@@ -95,32 +133,14 @@ internal sealed class Workloads
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    long key = _age.Elapsed.Ticks / KeyLifetime.Ticks * Registers + random.Next(Registers);
-                    int dice = random.Next(10);
-                    RegisterCall call = dice < 5 ? RegisterCall.Read(key)
-                        : dice < 8 ? RegisterCall.Write(key, Interlocked.Increment(ref _nextValue))
-                        : RegisterCall.Cas(key, lastSeen.GetValueOrDefault(key), Interlocked.Increment(ref _nextValue));
-                    var invocation = Register.Invoke(session, call);
                     try
                     {
-                        RegisterResult result = await ExecuteRegisterAsync(connection, call);
-                        invocation.Ok(result);
-                        if (call.Kind == RegisterOpKind.Read)
-                            lastSeen[key] = result.Value;
-                    }
-                    catch (RaftSqlException ex)
-                    {
-                        if (CertainlyFailed(ex.Code))
-                            invocation.Fail();
-                        else
-                            invocation.Unknown();
-                        await Task.Delay(20, CancellationToken.None);
+                        await operation(connection, session);
                     }
                     catch (Exception ex) when (ex is InvalidOperationException or IOException or ObjectDisposedException)
                     {
-                        invocation.Unknown();
                         Interlocked.Increment(ref UnexpectedErrors);
-                        _log($"register client {client}: {ex.GetType().Name}: {ex.Message}; new session");
+                        _log($"{who}: {ex.GetType().Name}: {ex.Message}; new session");
                         break;
                     }
                 }
@@ -159,38 +179,20 @@ internal sealed class Workloads
     }
 
     /// <summary>Runs transfers (interactive transactions) and whole-bank reads until <paramref name="stop"/>.</summary>
-    public async Task RunBankClientAsync(int client, ReadConsistency consistency, int seed, CancellationToken stop)
+    public Task RunBankClientAsync(int client, ReadConsistency consistency, int seed, CancellationToken stop)
     {
         var random = new Random(seed);
-        while (!stop.IsCancellationRequested)
+        return RunSessionsAsync($"bank client {client}", client, consistency, stop, async (connection, session) =>
         {
-            var (connection, session) = await OpenSessionAsync(consistency, client, stop);
-            if (connection is null)
-                return;
-            await using (connection)
+            if (random.Next(3) == 0)
             {
-                while (!stop.IsCancellationRequested)
-                {
-                    try
-                    {
-                        if (random.Next(3) == 0)
-                            await ReadBankAsync(connection, session);
-                        else
-                        {
-                            int from = random.Next(Accounts);
-                            int to = (from + 1 + random.Next(Accounts - 1)) % Accounts;
-                            await TransferAsync(connection, session, BankCall.Transfer(Interlocked.Increment(ref _nextTransfer), from, to, random.Next(1, 30)));
-                        }
-                    }
-                    catch (Exception ex) when (ex is InvalidOperationException or IOException or ObjectDisposedException)
-                    {
-                        Interlocked.Increment(ref UnexpectedErrors);
-                        _log($"bank client {client}: {ex.GetType().Name}: {ex.Message}; new session");
-                        break;
-                    }
-                }
+                await ReadBankAsync(connection, session);
+                return;
             }
-        }
+            int from = random.Next(Accounts);
+            int to = (from + 1 + random.Next(Accounts - 1)) % Accounts;
+            await TransferAsync(connection, session, BankCall.Transfer(Interlocked.Increment(ref _nextTransfer), from, to, random.Next(1, 30)));
+        });
     }
 
     private async Task ReadBankAsync(RaftSqlConnection connection, int session)
