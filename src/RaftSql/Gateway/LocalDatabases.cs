@@ -19,7 +19,8 @@ internal sealed class LocalDatabases : IDisposable
     private readonly ReplicationEngine _engine;
     private readonly ConcurrentDictionary<string, Writer> _writers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentBag<SqliteConnection>> _readers = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<SqliteConnection, byte> _rented = new();
+    // Every read adds and removes here, from many threads at once: many lock stripes, so they rarely meet.
+    private readonly ConcurrentDictionary<SqliteConnection, byte> _rented = new(concurrencyLevel: 64, capacity: 64);
     private readonly ConcurrentDictionary<WriteTransaction, byte> _transactions = new();
     private readonly ConcurrentDictionary<(string Database, string Sql), byte> _readOnly = new();
     private const int ReadOnlyVerdicts = 1024;
