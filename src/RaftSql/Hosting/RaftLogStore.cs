@@ -7,7 +7,7 @@ namespace RaftSql.Hosting;
 /// <summary>
 /// The Raft core's view of the durable log (<see cref="IRaftStorage"/>), backed by the segmented log
 /// and the hard-state file, plus the write side the host uses to persist each Ready.
-/// Only the host's loop thread touches it.
+/// Only the host's loop thread writes it; <see cref="Entries"/> may also be called by an engine thread.
 /// </summary>
 internal sealed class RaftLogStore : IRaftStorage, IDisposable
 {
@@ -17,6 +17,10 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
     private Raft.HardState _saved;
 
     private readonly string _directory;
+    private readonly EntryCache _recent = new(RecentEntryBytes);
+
+    /// <summary>How many bytes of the newest entries stay in memory for the loop to apply and send (four big-transaction chunks).</summary>
+    public const long RecentEntryBytes = 4L * 1024 * 1024;
 
     public RaftLogStore(SegmentedLog log, HardStateStore hardState)
     {
@@ -61,6 +65,8 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
             throw new RaftLogUnavailableException(LogUnavailableReason.Unavailable, hiExclusive - 1);
         if (lo >= hiExclusive)
             return [];
+        if (_recent.TryRead(lo, hiExclusive, maxBytes, out var recent))
+            return recent;
         var records = _log.Read(lo, hiExclusive, maxBytes);
         var entries = new Entry[records.Count];
         for (var i = 0; i < records.Count; i++)
@@ -93,7 +99,10 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
     public void Persist(SnapshotMetadata? snapshot, IReadOnlyList<Entry> entries, Raft.HardState? hardState)
     {
         if (snapshot is not null)
+        {
+            _recent.Clear();
             _log.ResetTo(snapshot.Index, snapshot.Term, MembershipCodec.Encode(snapshot.Membership));
+        }
         if (entries.Count > 0)
         {
             var records = new LogRecord[entries.Count];
@@ -104,6 +113,7 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
             }
             _log.Append(records);
             _log.Sync();
+            _recent.Append(entries);
         }
         if (hardState is { } hs && hs != _current)
         {
