@@ -26,7 +26,13 @@ public sealed class BigTransactionTests(ITestOutputHelper output)
     [Fact]
     public async Task BigTransaction_bulk_load_index_rewrite_vacuum_and_a_64_MiB_blob_replicate_intact()
     {
-        await using var cluster = await LocalCluster.StartAsync(3);
+        // Rewriting a million rows on a loaded two-core machine can take longer than the usual 20 s: this test
+        // is about what replicates, not how fast, so the bound is generous.
+        await using var cluster = await LocalCluster.StartAsync(3, configure: o =>
+        {
+            o.CommitTimeout = TimeSpan.FromMinutes(3);
+            o.RequestTimeout = TimeSpan.FromMinutes(3);
+        });
         await WithEventsOnFailureAsync(cluster, () => BulkStepsAsync(cluster));
     }
 

@@ -21,6 +21,7 @@ internal sealed unsafe class WalIndex : IDisposable
     private readonly List<IntPtr> _regions = [];
     private readonly object _gate = new();
     private int _mappedClients;
+    private IntPtr _region0; // region 0 stays put until Dispose; every read transaction looks at its header
 
     public ShmLockTable Locks { get; } = new();
 
@@ -38,6 +39,10 @@ internal sealed unsafe class WalIndex : IDisposable
                 var region = NativeMemory.AlignedAlloc(RegionSize, 4096);
                 NativeMemory.Clear(region, RegionSize);
                 _regions.Add((IntPtr)region);
+            }
+            if (index == 0)
+            {
+                Volatile.Write(ref _region0, _regions[0]);
             }
             return (byte*)_regions[index];
         }
@@ -78,7 +83,14 @@ internal sealed unsafe class WalIndex : IDisposable
         }
     }
 
-    private byte* Region0 => Map(0, extend: true);
+    private byte* Region0
+    {
+        get
+        {
+            var region = Volatile.Read(ref _region0);
+            return region != IntPtr.Zero ? (byte*)region : Map(0, extend: true);
+        }
+    }
 
     public WalCheckpointInfo* CheckpointInfo => (WalCheckpointInfo*)(Region0 + 2 * WalIndexHeader.Size);
 
@@ -217,6 +229,7 @@ internal sealed unsafe class WalIndex : IDisposable
                 NativeMemory.AlignedFree((void*)region);
             }
             _regions.Clear();
+            _region0 = IntPtr.Zero;
         }
     }
 }
