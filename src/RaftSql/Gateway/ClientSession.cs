@@ -175,9 +175,8 @@ internal sealed class ClientSession : IAsyncDisposable
     private Task<ExecuteResult> ExecuteInTransactionAsync(ExecuteRequest execute, CancellationToken ct) =>
         _services.Databases.RunInTransactionAsync(FindTransaction(execute.TransactionId), connection =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = execute.Sql;
-            SqlValues.Bind(command, execute.Parameters);
+            var command = StatementCache.Get(connection, execute.Sql);
+            SqlValues.Rebind(command, execute.Parameters);
             var rows = command.ExecuteNonQuery();
             return new ExecuteResult(rows, SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle), 0);
         }, ct);

@@ -42,9 +42,9 @@ internal sealed class LocalDatabases : IDisposable
     {
         var (result, index) = await RunOnWriterAsync(database, connection =>
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            SqlValues.Bind(command, parameters);
+            // Prepared once per statement text on the write connection: applications repeat their writes.
+            var command = StatementCache.Get(connection, sql);
+            SqlValues.Rebind(command, parameters as IReadOnlyList<Parameter> ?? [.. parameters]);
             var rows = command.ExecuteNonQuery();
             return new ExecuteResult(rows, raw.sqlite3_last_insert_rowid(connection.Handle), 0);
         }, cancellationToken).ConfigureAwait(false);
@@ -104,16 +104,16 @@ internal sealed class LocalDatabases : IDisposable
             var result = work(connection);
             return new Gated<T>(result, LocalCommitTracker.Take(), _engine.WhenVisibleCommitted(connection));
         }
-        catch (SqliteException ex)
+        catch (Exception ex) when (StatementErrors.IsStatementError(ex))
         {
-            var error = ex.ToRaftSqlException();
+            var error = StatementErrors.ToRaftSqlException(ex);
             if (LocalCommitTracker.Take().Count > 0)
             {
                 // A statement text that committed part of itself before failing: those commits replicate on their own.
                 throw new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown,
                     $"Part of the statement text committed before it failed ({error.Message}); its outcome is partly unknown.", error);
             }
-            if (ex.SqliteErrorCode == raw.SQLITE_INTERRUPT)
+            if (ex is SqliteException { SqliteErrorCode: raw.SQLITE_INTERRUPT })
             {
                 // Only leadership loss interrupts a write connection; the statement rolled back, nothing of it committed.
                 throw new RaftSqlException(RaftSqlErrorCode.NotLeader, "Leadership was lost while the statement ran; nothing of it was committed.", ex);
@@ -394,9 +394,9 @@ internal sealed class LocalDatabases : IDisposable
             }
             return (new QueryResult(columns, rows), _engine.WhenVisibleCommitted(connection));
         }
-        catch (SqliteException ex)
+        catch (Exception ex) when (StatementErrors.IsStatementError(ex))
         {
-            throw ex.ToRaftSqlException();
+            throw StatementErrors.ToRaftSqlException(ex);
         }
         finally
         {
@@ -447,7 +447,8 @@ internal sealed class LocalDatabases : IDisposable
         {
             if (writer.Gate.Wait(TimeSpan.FromSeconds(30)))
             {
-                writer.Connection?.Dispose();
+                if (writer.Connection is { } connection)
+                    StatementCache.Close(connection);
                 writer.Connection = null;
                 writer.Gate.Release();
             }

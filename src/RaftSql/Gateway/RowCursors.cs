@@ -49,11 +49,11 @@ internal sealed class ReaderCursor : IRowCursor
             SqlValues.Bind(command, parameters);
             return new ReaderCursor(databases, database, connection, command, command.ExecuteReader(), applied);
         }
-        catch (SqliteException ex)
+        catch (Exception ex) when (StatementErrors.IsStatementError(ex))
         {
             command?.Dispose();
             databases.ReturnReader(database, connection);
-            throw ex.ToRaftSqlException();
+            throw StatementErrors.ToRaftSqlException(ex);
         }
     }
 

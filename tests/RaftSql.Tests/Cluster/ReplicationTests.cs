@@ -24,4 +24,25 @@ public sealed class ReplicationTests
         var first = dumps.Values.First();
         Assert.All(dumps.Values, d => Assert.Equal(first, d));
     }
+
+    [Fact]
+    public async Task A_repeated_write_keeps_working_across_schema_changes_and_new_parameter_sets()
+    {
+        // Writes reuse a prepared statement per text on the leader's write connection: it must notice a schema
+        // change, take new values, and take a different set of parameters for the same text.
+        await using var cluster = await LocalCluster.StartAsync(1);
+        var node = await cluster.WaitForLeaderAsync();
+        const string insert = "INSERT INTO t (v) VALUES (@v)";
+        await node.ExecuteAsync("app.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v)");
+        await node.ExecuteAsync("app.db", insert, new Dictionary<string, object?> { ["@v"] = "text" });
+        await node.ExecuteAsync("app.db", insert, new Dictionary<string, object?> { ["@v"] = 42L });
+        await node.ExecuteAsync("app.db", "ALTER TABLE t ADD COLUMN w DEFAULT 'x'");
+        await node.ExecuteAsync("app.db", "CREATE INDEX t_v ON t (v)");
+        await node.ExecuteAsync("app.db", insert, new Dictionary<string, object?> { ["@v"] = null });
+        var failed = await Assert.ThrowsAsync<RaftSqlException>(() => node.ExecuteAsync("app.db", insert));
+        Assert.Equal(RaftSqlErrorCode.SqlError, failed.Code); // no value for @v: refused, and the statement stays usable
+        await node.ExecuteAsync("app.db", insert, new Dictionary<string, object?> { ["@v"] = 7.5 });
+        var rows = await node.QueryAsync("app.db", "SELECT quote(v) || ':' || w FROM t ORDER BY id");
+        Assert.Equal(["'text':x", "42:x", "NULL:x", "7.5:x"], rows.Rows.Select(r => (string)r[0]!).ToArray());
+    }
 }
