@@ -100,6 +100,9 @@ public class SnapshotTests
         for (var i = (int)index; i < order.Count; i++)
         {
             fresh.ApplyCommitted((ulong)i + 1, 1, cluster.Log.Entry(order[i]));
+        }
+        for (var i = cut; i < order.Count; i++)
+        {
             follower.ApplyCommitted((ulong)i + 1, 1, cluster.Log.Entry(order[i]));
         }
         foreach (var database in new[] { "a", "b" })
