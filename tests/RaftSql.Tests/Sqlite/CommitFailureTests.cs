@@ -53,6 +53,43 @@ public class CommitFailureTests
         }
     }
 
+    /// <summary>The writer of a big transaction fails after two chunk entries went to the log: they commit without a
+    /// final entry. Neither the leader (which must not stage its own chunks like another leader's) nor the follower
+    /// may keep anything of it or hold its snapshot point or durable index below it; later writes apply normally.</summary>
+    [Fact]
+    public void A_big_transaction_abandoned_after_some_chunks_leaves_no_trace_and_pins_nothing()
+    {
+        const string big = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) INSERT INTO t(v) SELECT randomblob(2000) FROM n";
+        using var cluster = new TestCluster(followers: 1);
+        cluster.Execute("db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        cluster.Execute("db", "INSERT INTO t(v) VALUES (x'01')");
+        var database = cluster.Leader.OpenDatabase("db");
+        database.ChunkFault = sequence => sequence == 2;
+        using (var connection = cluster.Leader.OpenConnection("db"))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = big;
+            Assert.Throws<SqliteException>(() => command.ExecuteNonQuery());
+            Assert.Equal(1, Count(connection));
+        }
+        database.ChunkFault = null;
+
+        cluster.Log.WaitAllApplied();
+        foreach (var engine in cluster.All)
+        {
+            Assert.Equal(engine.AppliedIndex, engine.SnapshotPoint(engine.AppliedIndex));
+            engine.FlushDurable();
+            Assert.Equal(engine.AppliedIndex, engine.DurableIndex("db"));
+        }
+
+        cluster.Execute("db", "INSERT INTO t(v) VALUES (x'02')");
+        cluster.Execute("db", big);
+        var files = cluster.CheckpointedFiles("db");
+        Assert.All(files, f => Assert.True(files[0].AsSpan().SequenceEqual(f), "the nodes differ"));
+        using var follower = cluster.Followers[0].OpenConnection("db", readOnly: true);
+        Assert.Equal(1502, Count(follower));
+    }
+
     /// <summary>Inserts rows until SQLite fails a commit after its commit frame (mapping the second WAL-index
     /// region, past frame 4062, is made to fail): returns the rows that succeeded, the error, and the commit
     /// the VFS captured and proposed for the failed statement.</summary>
