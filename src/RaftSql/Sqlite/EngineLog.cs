@@ -54,4 +54,7 @@ internal sealed partial class EngineLog(ILogger logger)
 
     [LoggerMessage(2016, LogLevel.Warning, "The abort entry of big transaction {TransactionId} of {Database} could not be proposed; the next transaction or term ends it on followers")]
     public partial void AbortNotProposed(string database, ulong transactionId, Exception exception);
+
+    [LoggerMessage(2017, LogLevel.Warning, "Could not overwrite the commit frame {Frame} of a failed commit on {Database}; until the next commit overwrites it, only the durable record keeps WAL recovery from replaying it")]
+    public partial void CommitFrameNotInvalidated(string database, uint frame);
 }

@@ -90,6 +90,35 @@ public class CommitFailureTests
         Assert.Equal(1502, Count(follower));
     }
 
+    /// <summary>A commit that fails after its commit frame reached the WAL file (here a big one whose writer failed
+    /// between chunks) must leave nothing that WAL recovery takes for a commit: after a crash, SQLite's own recovery
+    /// of the files (as when the durable record does not know the WAL yet) must not bring it back.</summary>
+    [Fact]
+    public void A_failed_commit_leaves_no_commit_frame_that_recovery_would_replay()
+    {
+        using var cluster = new TestCluster(followers: 0);
+        cluster.Execute("db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        cluster.Execute("db", "INSERT INTO t(v) VALUES (x'01')");
+        var database = cluster.Leader.OpenDatabase("db");
+        database.ChunkFault = sequence => sequence == 1;
+        using (var connection = cluster.Leader.OpenConnection("db"))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) INSERT INTO t(v) SELECT randomblob(2000) FROM n";
+            Assert.Throws<SqliteException>(() => command.ExecuteNonQuery());
+        }
+        database.ChunkFault = null;
+
+        var copy = Path.Combine(cluster.Directory("crashed"), "db");
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        File.WriteAllBytes(copy, cluster.Leader.ReadDatabaseFile("db"));
+        File.WriteAllBytes(copy + "-wal", cluster.Leader.ReadWalFile("db"));
+        using var recovered = new SqliteConnection($"Data Source={copy};Pooling=False");
+        recovered.Open();
+        Assert.Equal(1, Count(recovered));
+        Assert.Equal("ok", TestCluster.Scalar<string>(recovered, "PRAGMA integrity_check"));
+    }
+
     /// <summary>Inserts rows until SQLite fails a commit after its commit frame (mapping the second WAL-index
     /// region, past frame 4062, is made to fail): returns the rows that succeeded, the error, and the commit
     /// the VFS captured and proposed for the failed statement.</summary>

@@ -121,6 +121,7 @@ internal sealed unsafe class WalCapture
                 ?? new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown, $"Replicating the commit failed: {e.Message}", e);
             if (commit != null)
             {
+                InvalidateCommitFrame(inner, frameOffset, pageSize);
                 // Chunks already handed over commit without a final entry: no node, this one included, may keep them.
                 var abandoned = _handedOver > 0 ? _transactionId : 0;
                 _db.RemoveFromTail(commit, abandoned);
@@ -147,6 +148,19 @@ internal sealed unsafe class WalCapture
         fixed (byte* f = frame)
         {
             return inner->Methods->Write(inner, f, frame.Length, frameOffset);
+        }
+    }
+
+    /// <summary>The commit frame of a commit that failed is in the file with a valid salt and checksum, after frames
+    /// whose chain is valid too: WAL recovery (at a restart the durable record does not cover) would take the whole
+    /// transaction for committed. Zeroing its header breaks the chain there, as if the write had never happened.</summary>
+    private void InvalidateCommitFrame(SqliteFile* inner, long frameOffset, int pageSize)
+    {
+        var zeros = stackalloc byte[WalFormat.FrameHeaderSize];
+        new Span<byte>(zeros, WalFormat.FrameHeaderSize).Clear();
+        if (inner->Methods->Write(inner, zeros, WalFormat.FrameHeaderSize, frameOffset) != SqliteApi.Ok)
+        {
+            _vfs.Log.CommitFrameNotInvalidated(_db.Name, FrameNumber(frameOffset, pageSize));
         }
     }
 
