@@ -175,7 +175,8 @@ internal sealed unsafe class WalCapture
         }
         catch (Exception e)
         {
-            // Never in the way of failing the commit: without it the chunks end at the next transaction or term.
+            // Nothing may escape the commit's error path; without the abort entry, followers end their staging at
+            // the database's next transaction or the next term.
             _vfs.Log.AbortNotProposed(_db.Name, _transactionId, e);
         }
     }
