@@ -445,6 +445,21 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         Post(() => ProposeOwn(commit, entry, final));
     }
 
+    /// <summary>Called on SQLite's thread, write lock held: the abort entry of a big transaction that failed after some
+    /// chunks, queued after them. A few bytes, outside the budget: running out of budget may be why it failed.</summary>
+    public void ProposeAbort(LocalCommit commit, byte[] entry)
+    {
+        if (_stopped)
+            return;
+        Post(() =>
+        {
+            // A cut tail means leadership is going: the next term ends the transaction everywhere. A refused
+            // proposal means the same, and the role change that follows cuts the tail.
+            if (_engine.IsCurrent(commit))
+                _core.Propose(entry, duringTransfer: true);
+        });
+    }
+
     private void ProposeOwn(LocalCommit commit, byte[] entry, bool final)
     {
         if (commit.IsDecided || !_engine.IsCurrent(commit))

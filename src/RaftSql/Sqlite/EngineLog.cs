@@ -48,4 +48,13 @@ internal sealed partial class EngineLog(ILogger logger)
 
     [LoggerMessage(2014, LogLevel.Warning, "Staging entries {From}..{To} of {Database} again from the log: SQLite did not publish that own transaction")]
     public partial void Restaging(string database, ulong from, ulong to);
+
+    [LoggerMessage(2015, LogLevel.Warning, "Big transaction {TransactionId} of {Database} was abandoned after {Chunks} chunk entries went to the log; an abort entry follows them")]
+    public partial void TransactionAbandoned(string database, ulong transactionId, uint chunks);
+
+    [LoggerMessage(2016, LogLevel.Warning, "The abort entry of big transaction {TransactionId} of {Database} could not be proposed; the next transaction or term ends it on followers")]
+    public partial void AbortNotProposed(string database, ulong transactionId, Exception exception);
+
+    [LoggerMessage(2017, LogLevel.Warning, "Could not overwrite the commit frame {Frame} of a failed commit on {Database}; until the next commit overwrites it, only the durable record keeps WAL recovery from replaying it")]
+    public partial void CommitFrameNotInvalidated(string database, uint frame);
 }

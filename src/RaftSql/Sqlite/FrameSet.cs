@@ -57,6 +57,14 @@ public sealed class FrameSet
     /// <summary>True when the whole transaction is this one entry.</summary>
     public bool IsWhole => IsFinal && Sequence == 0;
 
+    /// <summary>True for the abort entry of a big transaction: no pages, not final. Its writer gave up after some of
+    /// its chunks reached the log; no final entry will follow, and every node forgets what it staged of it.</summary>
+    public bool IsAbort => !IsFinal && Pages.Count == 0;
+
+    /// <summary>The abort entry of big transaction <paramref name="transactionId"/> (see <see cref="IsAbort"/>).</summary>
+    public static FrameSet Abort(string database, int pageSize, ulong transactionId, uint sequence) =>
+        new(database, pageSize, 0, [], transactionId, sequence, isFinal: false);
+
     /// <summary>Total bytes of page data.</summary>
     public long PayloadBytes => (long)Pages.Count * PageSize;
 
@@ -71,7 +79,7 @@ public sealed class FrameSet
         {
             throw Invalid("database size after commit is 0");
         }
-        if (Pages.Count == 0 && (IsWhole || !IsFinal))
+        if (Pages.Count == 0 && IsWhole)
         {
             throw Invalid("no pages");
         }

@@ -18,6 +18,12 @@ public interface IFrameCommitter
     /// from this commit (<see cref="ReplicationEngine.CutTail"/>). May block for flow control.</summary>
     void Propose(LocalCommit commit, byte[] entry, bool final);
 
+    /// <summary>Queues the abort entry (<see cref="FrameSet.IsAbort"/>) of <paramref name="commit"/>, a big transaction
+    /// whose writer failed after handing over some chunks, after those chunks. Called with the write lock held, after
+    /// the commit failed; must not wait for flow control (the budget may be what failed). Drop it when the commit's
+    /// tail was cut: the next term ends the transaction everywhere.</summary>
+    void ProposeAbort(LocalCommit commit, byte[] entry) => Propose(commit, entry, final: false);
+
     /// <summary>A transaction of <paramref name="database"/> committed through the log, but SQLite failed after its
     /// commit frame and it never reached this node's WAL (<paramref name="error"/>). The database takes no more
     /// local writes; the node must stop and replay the entry from its log at restart.</summary>

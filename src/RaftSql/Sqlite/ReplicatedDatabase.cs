@@ -85,6 +85,10 @@ internal sealed class ReplicatedDatabase : IDisposable
     /// the process runs out of memory in the middle of SQLite's commit.</summary>
     internal Func<int, bool>? ShmMapFault { get; set; }
 
+    /// <summary>Fault injection for tests: handing over the chunk entry with a sequence for which it returns true
+    /// fails, as when reading the WAL back fails halfway through a big transaction.</summary>
+    internal Func<uint, bool>? ChunkFault { get; set; }
+
     /// <summary>True while local writes must wait for <see cref="Unpublished"/> to be applied from the log.</summary>
     public bool WritesBlocked => Unpublished is { IsDecided: false };
 
@@ -164,12 +168,49 @@ internal sealed class ReplicatedDatabase : IDisposable
         }
     }
 
-    /// <summary>Removes the newest tail entry (its commit failed before any entry reached the log).</summary>
-    public void RemoveFromTail(LocalCommit commit)
+    /// <summary>Removes the newest tail entry: its commit failed before its final entry was handed to the log. When
+    /// chunks of it were (<paramref name="abandonedTransaction"/> names it), they commit without a final entry: applying
+    /// them here must leave no trace, so they are remembered in the same step as the commit leaves the tail.</summary>
+    public void RemoveFromTail(LocalCommit commit, ulong abandonedTransaction = 0)
     {
         lock (_tail)
         {
             _tail.Remove(commit);
+            if (abandonedTransaction != 0)
+            {
+                _abandoned.Add(abandonedTransaction);
+            }
+        }
+    }
+
+    // Our own big transactions abandoned after some chunks went to the log (their ids are unique to this process).
+    private readonly HashSet<ulong> _abandoned = [];
+
+    /// <summary>Leadership is lost: entries of our abandoned transactions still to come apply like any other leader's
+    /// (their first chunk is staged, and a later term or their abort entry discards it).</summary>
+    public void ForgetAbandoned()
+    {
+        lock (_tail)
+        {
+            _abandoned.Clear();
+        }
+    }
+
+    /// <summary>True for an entry of our own abandoned big transaction: it is skipped (staging it would lay another
+    /// leader's state under our tail and pin the durable index). Its abort entry, the last of them, forgets it.</summary>
+    public bool SkipsAbandoned(FrameSet frames)
+    {
+        lock (_tail)
+        {
+            if (frames.TransactionId == 0 || !_abandoned.Contains(frames.TransactionId))
+            {
+                return false;
+            }
+            if (frames.IsAbort)
+            {
+                _abandoned.Remove(frames.TransactionId);
+            }
+            return true;
         }
     }
 

@@ -26,16 +26,18 @@ public sealed partial class ReplicationEngine
     }
 
     /// <summary>
-    /// Streams a snapshot of every database to <paramref name="destination"/>, consistent at the
-    /// returned applied index (it may also hold later committed transactions; replaying them is
-    /// harmless). Per database the checkpoint lock keeps the file still and a read lock keeps the WAL
-    /// from restarting, so writes and applies go on while the snapshot streams.
+    /// Streams a snapshot of every database to <paramref name="destination"/> and returns the index the log must
+    /// keep every entry after. Each database is recorded with its own index: its files hold exactly its entries up
+    /// to that index, which may be later than the returned one (another database may be staging a big
+    /// transaction), so an installer replays each database from its own point, never laying older pages over newer
+    /// ones nor meeting the end of a transaction whose start it skipped. Per database the checkpoint lock keeps the
+    /// file still and a read lock keeps the WAL from restarting, so writes and applies go on while it streams.
     /// </summary>
     public ulong WriteSnapshot(Stream destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ThrowIfDisposed();
-        var held = new List<(ReplicatedDatabase Db, WalIndexHeader Header, uint Backfill, long FileLength)>();
+        var held = new List<(ReplicatedDatabase Db, ulong Index, WalIndexHeader Header, uint Backfill, long FileLength)>();
         // A lock holder per snapshot and database: snapshots may stream at the same time (to two followers),
         // and one finishing must not release what another still holds.
         var locked = new List<(ReplicatedDatabase Db, ShmClient Client)>();
@@ -45,13 +47,11 @@ public sealed partial class ReplicationEngine
             lock (_applyGate)
             {
                 index = _appliedIndex;
-                // A staged transaction's chunks must reach a follower that installs this snapshot.
-                foreach (var db in _databases.Values)
-                {
-                    index = Math.Min(index, db.ReplayFrom - 1);
-                }
                 foreach (var db in _databases.Values.OrderBy(d => d.Name, StringComparer.Ordinal))
                 {
+                    var complete = FilesCompleteTo(db);
+                    // A staged transaction's chunks must reach a follower that installs this snapshot.
+                    index = Math.Min(index, complete);
                     var locks = db.Index.Locks;
                     var client = new ShmClient();
                     locked.Add((db, client));
@@ -74,7 +74,7 @@ public sealed partial class ReplicationEngine
                     }
                     unsafe
                     {
-                        held.Add((db, header, db.Index.CheckpointInfo->Backfill, db.DatabaseFile!.Length));
+                        held.Add((db, complete, header, db.Index.CheckpointInfo->Backfill, db.DatabaseFile!.Length));
                     }
                 }
             }
@@ -84,9 +84,9 @@ public sealed partial class ReplicationEngine
             writer.Bytes([SnapshotFormat.Version]);
             writer.UInt64(index);
             writer.UInt32((uint)held.Count);
-            foreach (var (db, header, backfill, fileLength) in held)
+            foreach (var (db, complete, header, backfill, fileLength) in held)
             {
-                WriteDatabase(writer, db, header, backfill, fileLength);
+                WriteDatabase(writer, db, complete, header, backfill, fileLength);
             }
             writer.Finish();
             return index;
@@ -100,6 +100,12 @@ public sealed partial class ReplicationEngine
         }
     }
 
+    /// <summary>Under the apply gate: the index up to which <paramref name="db"/>'s committed frames hold every entry
+    /// of it and none after: the applied index, or just before a transaction staged (or our own, half applied) whose
+    /// frames are unpublished; never below what its durable record says the files hold (entries up to that are
+    /// skipped, so after an install it can run ahead of the applied index).</summary>
+    private ulong FilesCompleteTo(ReplicatedDatabase db) => Math.Max(db.DurableIndex, Math.Min(_appliedIndex, db.ReplayFrom - 1));
+
     private static uint CommittedPages(ReplicatedDatabase db, uint frame)
     {
         if (frame == 0)
@@ -111,10 +117,11 @@ public sealed partial class ReplicationEngine
         return BinaryPrimitives.ReadUInt32BigEndian(header[4..]);
     }
 
-    private static void WriteDatabase(SnapshotWriter writer, ReplicatedDatabase db, WalIndexHeader header, uint backfill, long fileLength)
+    private static void WriteDatabase(SnapshotWriter writer, ReplicatedDatabase db, ulong complete, WalIndexHeader header, uint backfill, long fileLength)
     {
         var pageSize = db.PageSize;
         writer.String(db.Name);
+        writer.UInt64(complete);
         writer.UInt32((uint)pageSize);
         writer.UInt32(header.MaxFrame > 0 ? header.DatabasePages : (uint)(fileLength / pageSize));
         writer.UInt64((ulong)fileLength);
@@ -138,8 +145,8 @@ public sealed partial class ReplicationEngine
 
     /// <summary>
     /// Replaces every database of this engine with the snapshot read from <paramref name="source"/>
-    /// and returns the applied index it carries; apply entries after it next. No connection other
-    /// than the engine's own may be open.
+    /// and returns the index it carries; apply entries after it next (each database skips those its
+    /// files already hold). No connection other than the engine's own may be open.
     /// </summary>
     public ulong InstallSnapshot(Stream source)
     {
@@ -159,26 +166,36 @@ public sealed partial class ReplicationEngine
                     DeleteDatabaseFiles(db.Name);
                 }
                 var reader = new SnapshotReader(source);
-                var names = new List<string>();
+                var names = new List<(string Name, ulong Index)>();
                 ulong index;
                 try
                 {
                     Span<byte> magic = stackalloc byte[SnapshotFormat.Magic.Length + 1];
                     reader.Bytes(magic);
-                    if (!magic[..^1].SequenceEqual(SnapshotFormat.Magic) || magic[^1] != SnapshotFormat.Version)
+                    if (!magic[..^1].SequenceEqual(SnapshotFormat.Magic))
                     {
                         throw SnapshotReader.Failed("not a RaftSql snapshot");
+                    }
+                    if (magic[^1] != SnapshotFormat.Version)
+                    {
+                        // Version 1 had one index for all databases, which replays some of them wrongly: never guess.
+                        throw SnapshotReader.Failed($"format version {magic[^1]} is not supported (this node reads version {SnapshotFormat.Version})");
                     }
                     index = reader.UInt64();
                     var count = reader.UInt32();
                     for (var i = 0; i < count; i++)
                     {
                         var name = reader.String(255);
-                        if (!IsValidName(name) || names.Contains(name))
+                        if (!IsValidName(name) || names.Any(n => n.Name == name))
                         {
                             throw SnapshotReader.Failed($"invalid database name '{name}'");
                         }
-                        names.Add(name);
+                        var complete = reader.UInt64();
+                        if (complete < index)
+                        {
+                            throw SnapshotReader.Failed($"database {name} ends at index {complete}, before the snapshot's index {index}");
+                        }
+                        names.Add((name, complete));
                         InstallDatabase(reader, name);
                     }
                     reader.VerifyTrailer();
@@ -186,15 +203,16 @@ public sealed partial class ReplicationEngine
                 }
                 catch (Exception e) when (e is RaftSqlException or IOException)
                 {
-                    foreach (var name in names)
+                    foreach (var (name, _) in names)
                     {
                         DeleteDatabaseFiles(name);
                     }
                     throw e is RaftSqlException { Code: RaftSqlErrorCode.SnapshotFailed } ? e : SnapshotReader.Failed(e.Message, e);
                 }
-                foreach (var name in names)
+                foreach (var (name, complete) in names)
                 {
-                    DurableIndexFile.Write(DurablePath(name), DurableRecord.Empty with { Index = index });
+                    // Replay skips this database's entries up to there: its files hold them already.
+                    DurableIndexFile.Write(DurablePath(name), DurableRecord.Empty with { Index = complete });
                     OpenExisting(name);
                 }
                 _appliedIndex = index;

@@ -100,6 +100,7 @@ public sealed partial class ReplicationEngine
         var unpublishedFrom = db.Unpublished?.FirstIndex ?? 0;
         try
         {
+            db.ForgetAbandoned();
             db.FailUnpublished(reason);
             taken = db.TakeTail(from, out var mark);
             if (taken.Count == 0)

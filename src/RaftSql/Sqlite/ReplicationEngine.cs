@@ -145,6 +145,12 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
                 if (!db.TryCompleteOwn(raftIndex))
                 {
                     var frames = FrameSet.Decode(encodedFrames);
+                    if (db.SkipsAbandoned(frames))
+                    {
+                        // Our own abandoned big transaction: SQLite rolled it back here, and no final entry follows.
+                        _appliedIndex = Math.Max(_appliedIndex, raftIndex);
+                        return;
+                    }
                     RestageUnpublished(db, raftIndex, frames);
                     ApplyTo(db, raftIndex, term, frames);
                     db.AppliedFromLog(raftIndex);
@@ -153,7 +159,11 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
             else
             {
                 var frames = FrameSet.Decode(encodedFrames);
-                if (frames.IsWhole)
+                if (frames.IsAbort)
+                {
+                    // Its transaction never created the database here: nothing to forget.
+                }
+                else if (frames.IsWhole)
                 {
                     CreateFromFrames(frames);
                 }
@@ -290,6 +300,14 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         {
             throw new RaftSqlException(RaftSqlErrorCode.InvalidFrames,
                 $"Frame set has page size {frames.PageSize}; database {db.Name} uses {db.PageSize}.");
+        }
+        if (frames.IsAbort)
+        {
+            if (db.Staging is { } abandoned && abandoned.TransactionId == frames.TransactionId)
+            {
+                UnderWriteLock(db, _ => DiscardStaging(db, $"entry {raftIndex} aborts it"));
+            }
+            return;
         }
         UnderWriteLock(db, header =>
         {

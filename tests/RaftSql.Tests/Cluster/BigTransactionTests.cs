@@ -158,6 +158,107 @@ public sealed class BigTransactionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task BigTransaction_abandoned_by_its_writer_after_some_chunks_leaves_no_trace_and_pins_nothing()
+    {
+        await using var cluster = await LocalCluster.StartAsync(3);
+        await WithEventsOnFailureAsync(cluster, () => AbandonedMidwayAsync(cluster));
+    }
+
+    private async Task AbandonedMidwayAsync(LocalCluster cluster)
+    {
+        var leader = await LeaderAsync(cluster);
+        await leader.ExecuteAsync(Db, "CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, v BLOB)");
+        for (var i = 0; i < 10; i++)
+            await leader.ExecuteAsync(Db, "INSERT INTO t (tag, v) VALUES ('before', randomblob(100))");
+        await SettleAsync(cluster);
+        var committedBefore = leader.Services.Host.Status.Commit;
+
+        // About 8 MiB of pages, some 8 chunk entries: the writer fails at the fourth, once the first is committed (so
+        // at least that one reaches the log; later ones may be dropped as the commit fails). The leader applies the
+        // committed chunks only after the writer gave up, as when its loop is busy: no final entry ever follows them.
+        var database = leader.Services.Host.Engine.OpenDatabase(Db);
+        Task<ExecuteResult>? big = null;
+        database.ChunkFault = sequence => sequence == 3
+            && SpinWait.SpinUntil(() => leader.Services.Host.KnownCommit > committedBefore, TimeSpan.FromSeconds(30));
+        leader.Services.Host.BeforeApply = entries =>
+        {
+            if (entries.Any(e => e.Index > committedBefore))
+            {
+                leader.Services.Host.BeforeApply = null;
+                SpinWait.SpinUntil(() => big is { IsCompleted: true }, TimeSpan.FromSeconds(30));
+            }
+        };
+        big = leader.ExecuteAsync(Db,
+            "INSERT INTO t (tag, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000) SELECT 'big', randomblob(4000) FROM c");
+        var error = await Assert.ThrowsAsync<RaftSqlException>(() => big);
+        database.ChunkFault = null;
+        output.WriteLine($"the big transaction failed with {error.Code}: {error.Message}");
+
+        // Its chunks are applied everywhere; no node stages them for good, so each can snapshot at its applied index.
+        var state = "";
+        try
+        {
+            await Eventually.TrueAsync(() =>
+            {
+                ThrowIfARaftLoopFailed(cluster);
+                state = string.Join("; ", cluster.Running.Select(n =>
+                    $"node {n.Id}: {n.Health.State}, applied {n.AppliedIndex}, snapshot point {n.Services.Host.Engine.SnapshotPoint(n.AppliedIndex)}"));
+                return cluster.Running.All(n => n.Health.IsHealthy && n.AppliedIndex > committedBefore
+                    && n.Services.Host.Engine.SnapshotPoint(n.AppliedIndex) == n.AppliedIndex);
+            }, TimeSpan.FromSeconds(30), "every node to apply the abandoned chunks without anything pinned below them");
+        }
+        finally
+        {
+            output.WriteLine($"after the abandoned chunks (commit was {committedBefore}): {state}");
+        }
+
+        // Later writes, small and big, commit and apply normally.
+        for (var i = 0; i < 5; i++)
+            await leader.ExecuteAsync(Db, "INSERT INTO t (tag, v) VALUES ('after', randomblob(100))");
+        await leader.ExecuteAsync(Db,
+            "INSERT INTO t (tag, v) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600) SELECT 'after big', randomblob(4000) FROM c");
+        var settled = await SettleAsync(cluster);
+        foreach (var node in cluster.Running)
+        {
+            Assert.True(node.Health.IsHealthy, $"node {node.Id}: {node.Health.Reason}");
+            var engine = node.Services.Host.Engine;
+            Assert.Equal(node.AppliedIndex, engine.SnapshotPoint(node.AppliedIndex));
+            using var snapshot = new MemoryStream();
+            Assert.True(engine.WriteSnapshot(snapshot) >= settled, $"node {node.Id} cannot snapshot at its applied index");
+        }
+
+        // A new term (where a leftover staging would be discarded, its hash entries with it), then more writes.
+        var others = cluster.Running.Where(n => n.Id != leader.Id).ToList();
+        await Eventually.TrueAsync(async () =>
+        {
+            if (!leader.IsLeader)
+                return true;
+            await using var client = cluster.Client();
+            try
+            {
+                await client.TransferLeadershipAsync(others[0].Id);
+            }
+            catch (RaftSqlException)
+            {
+                // The target was not caught up yet: ask again.
+            }
+            return !leader.IsLeader;
+        }, TimeSpan.FromSeconds(60), "leadership to move");
+        var newLeader = await LeaderAsync(cluster);
+        await newLeader.ExecuteAsync(Db, "INSERT INTO t (tag, v) VALUES ('new term', randomblob(100))");
+        await newLeader.ExecuteAsync(Db, "UPDATE t SET v = randomblob(120) WHERE tag = 'after'");
+
+        await AssertOnEveryNodeAsync(cluster, "SELECT count(*) FROM t WHERE tag = 'big'", 0L);
+        await AssertOnEveryNodeAsync(cluster, "SELECT count(*) FROM t WHERE tag = 'before'", 10L);
+        await AssertOnEveryNodeAsync(cluster, "SELECT count(*) FROM t WHERE tag = 'after'", 5L);
+        await AssertOnEveryNodeAsync(cluster, "SELECT count(*) FROM t WHERE tag = 'after big'", 600L);
+        await AssertOnEveryNodeAsync(cluster, "SELECT count(*) FROM t WHERE tag = 'new term'", 1L);
+        await AssertOnEveryNodeAsync(cluster, "SELECT total(length(v)) FROM t WHERE tag = 'after'", 600.0);
+        await AssertConvergedAsync(cluster);
+        Assert.All(cluster.Running, n => Assert.True(n.Health.IsHealthy, $"node {n.Id}: {n.Health.Reason}"));
+    }
+
+    [Fact]
     public async Task BigTransaction_leadership_moving_while_one_replicates_leaves_every_node_consistent()
     {
         // Whether leadership moves before the transaction commits depends on the machine's speed: every attempt

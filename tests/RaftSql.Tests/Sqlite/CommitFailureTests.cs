@@ -53,6 +53,72 @@ public class CommitFailureTests
         }
     }
 
+    /// <summary>The writer of a big transaction fails after two chunk entries went to the log: they commit without a
+    /// final entry. Neither the leader (which must not stage its own chunks like another leader's) nor the follower
+    /// may keep anything of it or hold its snapshot point or durable index below it; later writes apply normally.</summary>
+    [Fact]
+    public void A_big_transaction_abandoned_after_some_chunks_leaves_no_trace_and_pins_nothing()
+    {
+        const string big = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) INSERT INTO t(v) SELECT randomblob(2000) FROM n";
+        using var cluster = new TestCluster(followers: 1);
+        cluster.Execute("db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        cluster.Execute("db", "INSERT INTO t(v) VALUES (x'01')");
+        var database = cluster.Leader.OpenDatabase("db");
+        database.ChunkFault = sequence => sequence == 2;
+        using (var connection = cluster.Leader.OpenConnection("db"))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = big;
+            Assert.Throws<SqliteException>(() => command.ExecuteNonQuery());
+            Assert.Equal(1, Count(connection));
+        }
+        database.ChunkFault = null;
+
+        cluster.Log.WaitAllApplied();
+        foreach (var engine in cluster.All)
+        {
+            Assert.Equal(engine.AppliedIndex, engine.SnapshotPoint(engine.AppliedIndex));
+            engine.FlushDurable();
+            Assert.Equal(engine.AppliedIndex, engine.DurableIndex("db"));
+        }
+
+        cluster.Execute("db", "INSERT INTO t(v) VALUES (x'02')");
+        cluster.Execute("db", big);
+        var files = cluster.CheckpointedFiles("db");
+        Assert.All(files, f => Assert.True(files[0].AsSpan().SequenceEqual(f), "the nodes differ"));
+        using var follower = cluster.Followers[0].OpenConnection("db", readOnly: true);
+        Assert.Equal(1502, Count(follower));
+    }
+
+    /// <summary>A commit that fails after its commit frame reached the WAL file (here a big one whose writer failed
+    /// between chunks) must leave nothing that WAL recovery takes for a commit: after a crash, SQLite's own recovery
+    /// of the files (as when the durable record does not know the WAL yet) must not bring it back.</summary>
+    [Fact]
+    public void A_failed_commit_leaves_no_commit_frame_that_recovery_would_replay()
+    {
+        using var cluster = new TestCluster(followers: 0);
+        cluster.Execute("db", "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        cluster.Execute("db", "INSERT INTO t(v) VALUES (x'01')");
+        var database = cluster.Leader.OpenDatabase("db");
+        database.ChunkFault = sequence => sequence == 1;
+        using (var connection = cluster.Leader.OpenConnection("db"))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) INSERT INTO t(v) SELECT randomblob(2000) FROM n";
+            Assert.Throws<SqliteException>(() => command.ExecuteNonQuery());
+        }
+        database.ChunkFault = null;
+
+        var copy = Path.Combine(cluster.Directory("crashed"), "db");
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        File.WriteAllBytes(copy, cluster.Leader.ReadDatabaseFile("db"));
+        File.WriteAllBytes(copy + "-wal", cluster.Leader.ReadWalFile("db"));
+        using var recovered = new SqliteConnection($"Data Source={copy};Pooling=False");
+        recovered.Open();
+        Assert.Equal(1, Count(recovered));
+        Assert.Equal("ok", TestCluster.Scalar<string>(recovered, "PRAGMA integrity_check"));
+    }
+
     /// <summary>Inserts rows until SQLite fails a commit after its commit frame (mapping the second WAL-index
     /// region, past frame 4062, is made to fail): returns the rows that succeeded, the error, and the commit
     /// the VFS captured and proposed for the failed statement.</summary>

@@ -5,14 +5,16 @@ using System.Text;
 namespace RaftSql.Sqlite.Snapshots;
 
 /// <summary>
-/// The snapshot stream: "RSQLSNAP", a version byte, the applied index and the database count; per
-/// database its name, page size, size in pages, the database file and then the WAL pages not yet
-/// checkpointed (in WAL order); finally a CRC-32 of everything before it.
+/// The snapshot stream: "RSQLSNAP", a version byte, the snapshot's index (the lowest of the databases')
+/// and the database count; per database its name, the index up to which its files hold every entry of
+/// it (and none after), page size, size in pages, the database file and then the WAL pages not yet
+/// checkpointed (in WAL order); finally a CRC-32 of everything before it. Version 1 (one index for
+/// every database) is refused.
 /// </summary>
 internal static class SnapshotFormat
 {
     public static ReadOnlySpan<byte> Magic => "RSQLSNAP"u8;
-    public const byte Version = 1;
+    public const byte Version = 2;
     public const int ChunkSize = 64 * 1024;
 }
 

@@ -99,8 +99,9 @@ internal sealed unsafe class WalAppender
     }
 
     /// <summary>An unpublished transaction is abandoned: forget its WAL-index entries (its frames lie beyond
-    /// the published max frame, so no reader ever sees them, and the next writer overwrites them).</summary>
-    public void Abandon() => _db.Index.CleanupAfter(_committedMax);
+    /// the published max frame, so no reader ever sees them, and the next writer overwrites them). Never below
+    /// what is published now: frames published since it began (there should be none) stay findable.</summary>
+    public void Abandon() => _db.Index.CleanupAfter(_db.Index.ReadHeader()?.MaxFrame ?? _committedMax);
 
     /// <summary>walRestartLog: once every frame is checkpointed and no reader uses the WAL, start over at frame 1.
     /// Like SQLite's writer (whose read lock is slot 0 when it restarts), it holds read lock 0 shared meanwhile:

@@ -25,6 +25,10 @@ internal sealed unsafe class WalCapture
     private byte[]? _heldCommitHeader;
     private long _heldCommitOffset = -1;
 
+    // The big transaction being proposed and how many of its chunks were handed to the log so far.
+    private ulong _transactionId;
+    private uint _handedOver;
+
     // After a commit SQLite may rewrite frame headers (checksum fix-up after a cache spill); those
     // writes pass through until the writer's lock session ends.
     private bool _committed;
@@ -77,6 +81,8 @@ internal sealed unsafe class WalCapture
         CommitFailures.Clear();
         var committer = _vfs.Committer;
         LocalCommit? commit = null;
+        _transactionId = 0;
+        _handedOver = 0;
         try
         {
             if (committer == null)
@@ -115,8 +121,15 @@ internal sealed unsafe class WalCapture
                 ?? new RaftSqlException(RaftSqlErrorCode.OutcomeUnknown, $"Replicating the commit failed: {e.Message}", e);
             if (commit != null)
             {
-                _db.RemoveFromTail(commit);
+                InvalidateCommitFrame(inner, frameOffset, pageSize);
+                // Chunks already handed over commit without a final entry: no node, this one included, may keep them.
+                var abandoned = _handedOver > 0 ? _transactionId : 0;
+                _db.RemoveFromTail(commit, abandoned);
                 commit.Fail(error);
+                if (abandoned != 0)
+                {
+                    ProposeAbort(committer!, commit, pageSize);
+                }
             }
             CommitFailures.Record(error);
             _vfs.Log.CommitRefused(_db.Name, error.Code);
@@ -138,12 +151,43 @@ internal sealed unsafe class WalCapture
         }
     }
 
+    /// <summary>The commit frame of a commit that failed is in the file with a valid salt and checksum, after frames
+    /// whose chain is valid too: WAL recovery (at a restart the durable record does not cover) would take the whole
+    /// transaction for committed. Zeroing its header breaks the chain there, as if the write had never happened.</summary>
+    private void InvalidateCommitFrame(SqliteFile* inner, long frameOffset, int pageSize)
+    {
+        var zeros = stackalloc byte[WalFormat.FrameHeaderSize];
+        new Span<byte>(zeros, WalFormat.FrameHeaderSize).Clear();
+        if (inner->Methods->Write(inner, zeros, WalFormat.FrameHeaderSize, frameOffset) != SqliteApi.Ok)
+        {
+            _vfs.Log.CommitFrameNotInvalidated(_db.Name, FrameNumber(frameOffset, pageSize));
+        }
+    }
+
+    /// <summary>After chunks of a failed big transaction: followers discard what they staged of it at this entry,
+    /// instead of holding it (and their durable index) until the next transaction or term.</summary>
+    private void ProposeAbort(IFrameCommitter committer, LocalCommit commit, int pageSize)
+    {
+        _vfs.Log.TransactionAbandoned(_db.Name, _transactionId, _handedOver);
+        try
+        {
+            committer.ProposeAbort(commit, FrameSet.Abort(_db.Name, pageSize, _transactionId, _handedOver).Encode());
+        }
+        catch (Exception e)
+        {
+            // Nothing may escape the commit's error path; without the abort entry, followers end their staging at
+            // the database's next transaction or the next term.
+            _vfs.Log.AbortNotProposed(_db.Name, _transactionId, e);
+        }
+    }
+
     /// <summary>Reads the transaction back from the WAL and proposes it in entries of at most one chunk.</summary>
     private void Propose(SqliteFile* inner, IFrameCommitter committer, LocalCommit commit, int pageSize, uint dbSize)
     {
         var (pages, lastFrame) = PagesOf(inner, commit.StartFrame, commit.EndFrame, pageSize);
         var perEntry = Math.Max(1, (_vfs.MaxEntryBytes - FrameSet.Overhead(_db.Name)) / FrameSet.BytesPerPage(pageSize));
         var transactionId = pages.Count > perEntry ? (ulong)Interlocked.Increment(ref s_nextTransactionId) : 0;
+        _transactionId = transactionId;
         uint sequence = 0;
         for (var first = 0; first < pages.Count; first += perEntry)
         {
@@ -154,6 +198,10 @@ internal sealed unsafe class WalCapture
             }
             var count = Math.Min(perEntry, pages.Count - first);
             var final = first + count == pages.Count;
+            if (transactionId != 0 && _db.ChunkFault?.Invoke(sequence) == true)
+            {
+                throw new IOException($"Injected fault: reading chunk {sequence} back from the WAL failed.");
+            }
             var images = new PageImage[count];
             for (var i = 0; i < count; i++)
             {
@@ -163,6 +211,8 @@ internal sealed unsafe class WalCapture
                 images[i] = new PageImage(number, image);
             }
             var entry = new FrameSet(_db.Name, pageSize, final ? dbSize : 0, images, transactionId, sequence++, final).Encode();
+            // Counted before: a Propose that throws may have queued its entry already.
+            _handedOver++;
             committer.Propose(commit, entry, final);
         }
     }
