@@ -23,7 +23,7 @@ public sealed class OutputTests
     public async Task A_node_that_cannot_be_reached_gives_its_error_code_and_a_failing_exit_code()
     {
         var cli = new Cli();
-        var port = FreePorts.Take(1)[0];
+        var port = RaftSql.Testing.TestPorts.Take(1)[0];
 
         var exit = await cli.RunAsync("exec", "--nodes", $"127.0.0.1:{port}", "--db", "app.db", "--timeout", "5", "CREATE TABLE t (x)");
 

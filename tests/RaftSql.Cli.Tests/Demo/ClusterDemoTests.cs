@@ -10,7 +10,7 @@ public sealed class ClusterDemoTests
     {
         var output = new StringWriter();
 
-        await new ClusterWalkthrough(output, FreePorts.Take(3)).RunAsync();
+        await new ClusterWalkthrough(output, RaftSql.Testing.TestPorts.Take(3)).RunAsync();
 
         var lines = output.ToString().Split('\n', StringSplitOptions.TrimEntries);
         foreach (var id in new[] { 1, 2, 3 })

@@ -21,7 +21,7 @@ internal sealed class NemesisCluster : IDisposable
         _root = root;
         _processes = new NodeProcess?[size];
         _paused = new bool[size];
-        int[] ports = lab is null ? FreePorts.Take(size) : [.. Enumerable.Repeat(LabPort, size)];
+        int[] ports = lab is null ? RaftSql.Testing.TestPorts.Take(size) : [.. Enumerable.Repeat(LabPort, size)];
         Addresses = [.. Enumerable.Range(0, size).Select(i => $"{(lab is null ? "127.0.0.1" : lab.NodeIp(i))}:{ports[i]}")];
     }
 

@@ -15,7 +15,7 @@ public sealed class ProcessClusterTests : IDisposable
     [Fact]
     public async Task Every_acknowledged_row_survives_a_killed_leader_on_every_node()
     {
-        var ports = FreePorts.Take(3);
+        var ports = RaftSql.Testing.TestPorts.Take(3);
         for (var i = 0; i < 3; i++)
             _addresses[(ulong)(i + 1)] = $"127.0.0.1:{ports[i]}";
         foreach (var id in _addresses.Keys)
@@ -57,7 +57,7 @@ public sealed class ProcessClusterTests : IDisposable
     [Fact]
     public async Task A_node_stops_gracefully_on_SIGTERM_and_restarts_from_its_data_directory()
     {
-        _addresses[1] = $"127.0.0.1:{FreePorts.Take(1)[0]}";
+        _addresses[1] = $"127.0.0.1:{RaftSql.Testing.TestPorts.Take(1)[0]}";
         StartNode(1, withCluster: false);
         await using (var client = new ClusterClient([_addresses[1]], TimeSpan.FromSeconds(10)))
         {
@@ -81,7 +81,7 @@ public sealed class ProcessClusterTests : IDisposable
     [Fact]
     public async Task A_node_started_on_a_live_node_s_address_exits_with_AddressInUse()
     {
-        _addresses[1] = $"127.0.0.1:{FreePorts.Take(1)[0]}";
+        _addresses[1] = $"127.0.0.1:{RaftSql.Testing.TestPorts.Take(1)[0]}";
         StartNode(1, withCluster: false);
         await using (var client = new ClusterClient([_addresses[1]], TimeSpan.FromSeconds(10)))
             await WaitForLeaderAsync(client, exceptId: null);

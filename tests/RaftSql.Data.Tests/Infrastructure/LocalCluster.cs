@@ -90,12 +90,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => RaftSql.Testing.TestPorts.Next();
 }
 
 internal static class Eventually

@@ -111,12 +111,7 @@ internal sealed class LocalCluster : IAsyncDisposable
         return dumps;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => RaftSql.Testing.TestPorts.Next();
 
     public async ValueTask DisposeAsync()
     {
