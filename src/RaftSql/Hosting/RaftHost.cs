@@ -67,6 +67,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // After a crash the saved commit index may lag what this node applied and served: up to its last log entry.
         StartLastIndex = store.UncleanStart && store.LastIndex > commit ? store.LastIndex : 0;
         _readFloorKnown = StartLastIndex == 0;
+        store.UnconfirmedReadFloor = StartLastIndex;
         var config = BuildConfig(options);
         _core = new RaftNode(config, store, _applied);
         _knownCommit = commit;
@@ -113,7 +114,11 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private volatile bool _readFloorKnown;
 
     /// <summary>Applied the commit index a ReadIndex round confirmed (or <see cref="StartLastIndex"/>): no read travels back.</summary>
-    public void ConfirmReadFloor() => _readFloorKnown = true;
+    public void ConfirmReadFloor()
+    {
+        _readFloorKnown = true;
+        _store.UnconfirmedReadFloor = 0;
+    }
 
     /// <summary>Raised on the loop thread when this node stops being the leader.</summary>
     public event Action? LeadershipLost;
