@@ -213,6 +213,8 @@ public sealed partial class RaftNode
             RejectPendingReads();
             // A leader counted its own acknowledgement in its lease: leaving, it keeps the promise a follower
             // that had just heard from it would keep, or its vote could help elect a leader inside its own lease.
+            // It costs no liveness: a transfer's campaign is exempt (InLease), and otherwise the followers that
+            // heard its last heartbeat keep the same promise until at most one heartbeat interval earlier.
             _leaderHeardTick = _now;
         }
         _leader = None;
