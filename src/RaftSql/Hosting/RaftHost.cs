@@ -128,6 +128,10 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// entries are applied.</summary>
     internal Action<IReadOnlyList<Entry>>? BeforeApply { get; set; }
 
+    /// <summary>Test hook: runs on the loop thread once a snapshot's files are installed, before the log and hard
+    /// state record it (a crash there leaves the files ahead of the log).</summary>
+    internal Action<ulong>? AfterSnapshotFiles { get; set; }
+
     /// <summary>Why the Raft loop failed, or null while it runs (or after a normal stop).</summary>
     public RaftSqlException? Failure => _failure;
 
@@ -266,7 +270,10 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private void HandleReady(Ready ready)
     {
         if (ready.Snapshot is { } snapshot)
+        {
             InstallStagedSnapshot(snapshot);
+            AfterSnapshotFiles?.Invoke(snapshot.Index);
+        }
         // Before anything goes out: the commit index the messages may reveal, and the rounds they start.
         if (ready.HardState is { } hard && hard.Commit > _knownCommit)
             Volatile.Write(ref _knownCommit, hard.Commit);
