@@ -72,9 +72,9 @@ public sealed class ReadSafetyTests
     [Fact]
     public async Task A_lease_permit_granted_before_a_leadership_transfer_does_not_outlive_it()
     {
-        // A long election timeout: the lease (about 2.6 s) is still running by the clock when the new leader has
+        // A long election timeout: the lease (about 4.4 s) is still running by the clock when the new leader has
         // taken a write, so only the transfer itself can end the permit.
-        await using var cluster = await LocalCluster.StartAsync(3, configure: o => o.ElectionTimeout = TimeSpan.FromSeconds(3));
+        await using var cluster = await LocalCluster.StartAsync(3, configure: o => o.ElectionTimeout = TimeSpan.FromSeconds(5));
         var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
         await leader.ExecuteAsync(Db, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
         await leader.ExecuteAsync(Db, "INSERT INTO t VALUES (1, 'old')");
