@@ -4,9 +4,9 @@ using RaftSql.Raft;
 namespace RaftSql.Simulation;
 
 /// <summary>
-/// The membership fault: a voter (the leader too, sometimes) is removed, stays out for a while (it keeps
-/// running on its old state), then is added back as a standby through the gateway's public requests, catches
-/// up and is promoted by the leader. One change at a time; each request goes to whichever node leads now, and
+/// The membership fault: a voter (the leader too, sometimes) is removed, or made a spare (it receives nothing),
+/// stays out for a while (it keeps running on its old state), then is added back, or assigned, as a standby
+/// through the gateway's public requests, catches up and is promoted by the leader. One change at a time; each request goes to whichever node leads now, and
 /// is retried after any failure until the member is a voter again.
 /// </summary>
 internal sealed class SimMembership(SimCluster cluster, Random random)
@@ -14,10 +14,11 @@ internal sealed class SimMembership(SimCluster cluster, Random random)
     private const long Ms = 1000;
     private ulong _member; // the voter being taken out and back; 0 when idle
     private bool _readding; // removed: now being added back
+    private bool _toSpare; // this cycle makes the member a spare instead of removing it
     private long _notBefore;
     private (SimNode Node, int Incarnation, Task<ClientResponse> Task)? _pending;
 
-    /// <summary>Completed remove-and-re-add cycles.</summary>
+    /// <summary>Completed cycles (removed or made a spare, then a voter again).</summary>
     public int Cycles { get; private set; }
 
     /// <summary>No change under way, and the newest leader counts every initial member as a voter.</summary>
@@ -37,7 +38,8 @@ internal sealed class SimMembership(SimCluster cluster, Random random)
         var voters = cluster.InitialMembers.Select(m => m.Id).ToList();
         _member = voters[random.Next(voters.Count)];
         _readding = false;
-        cluster.Trace.Add($"membership: take {_member} out and back (leader {leader.Id})");
+        _toSpare = random.Next(2) == 0;
+        cluster.Trace.Add($"membership: take {_member} out and back{(_toSpare ? " as a spare" : "")} (leader {leader.Id})");
     }
 
     private bool AllVote(SimNode leader) => cluster.InitialMembers.All(m => leader.Host.Status.Membership.IsVoter(m.Id));
@@ -70,14 +72,17 @@ internal sealed class SimMembership(SimCluster cluster, Random random)
         ClientRequest? request = null;
         if (_member != 0 && !_readding)
         {
-            if (membership.Find(_member) is null)
+            var current = membership.Find(_member);
+            if (_toSpare ? current is { Role: MemberRole.Spare } : current is null)
             {
                 _readding = true;
                 _notBefore = cluster.Scheduler.Now + 50 * Ms + random.NextInt64(500 * Ms); // out for a while
-                cluster.Trace.Add($"membership: {_member} removed");
+                cluster.Trace.Add($"membership: {_member} {(_toSpare ? "is a spare" : "removed")}");
                 return;
             }
-            request = new ClientRequest { RemoveNode = new RemoveNodeRequest { Id = _member } };
+            request = _toSpare
+                ? new ClientRequest { AssignRole = new AssignRoleRequest { Id = _member, Role = Protocol.NodeRole.Spare } }
+                : new ClientRequest { RemoveNode = new RemoveNodeRequest { Id = _member } };
         }
         else if (cluster.InitialMembers.FirstOrDefault(m => membership.Find(m.Id) is null) is { } missing)
         {
@@ -85,6 +90,10 @@ internal sealed class SimMembership(SimCluster cluster, Random random)
             {
                 AddNode = new AddNodeRequest { Id = missing.Id, Address = missing.Address, Role = Protocol.NodeRole.Standby },
             };
+        }
+        else if (cluster.InitialMembers.FirstOrDefault(m => membership.Find(m.Id) is { Role: MemberRole.Spare }) is { } spare)
+        {
+            request = new ClientRequest { AssignRole = new AssignRoleRequest { Id = spare.Id, Role = Protocol.NodeRole.Standby } };
         }
         else if (_member != 0 && AllVote(leader))
         {
