@@ -34,7 +34,18 @@ internal sealed class SimCluster : IDisposable
             Network.Nodes[(ulong)i] = new SimNode(this, (ulong)i, Path.Combine(_root, $"n{i}"), _random.NextInt64(-2000, 2001));
         Scheduler.Idle = () => Network.Nodes.Values.Any(n => n.RunLoopOnce());
         History = new History(Trace);
+        Membership = new SimMembership(this, new Random(_random.Next()));
+        _snapshotCrashes = _random.Next(2) == 0;
     }
+
+    /// <summary>Removes a voter and adds it back (see <see cref="SimMembership"/>).</summary>
+    public SimMembership Membership { get; }
+
+    /// <summary>Crashes between a snapshot's files and the log recording it (also counted in <see cref="CrashPoints"/>).</summary>
+    public int SnapshotCrashes { get; private set; }
+
+    // This seed crashes nodes, now and then, between a snapshot's files and the log recording it.
+    private bool _snapshotCrashes;
 
     public int Seed { get; }
 
@@ -63,10 +74,11 @@ internal sealed class SimCluster : IDisposable
     public void Run()
     {
         foreach (var node in Network.Nodes.Values)
-            node.Start();
+            StartNode(node);
         foreach (var node in Network.Nodes.Values)
             ScheduleMaintenance(node);
         Setup();
+        Membership.Run();
         var workEnd = Scheduler.Now + 3000 * Ms;
         for (var c = 0; c < 3; c++)
         {
@@ -80,6 +92,19 @@ internal sealed class SimCluster : IDisposable
         HealEverything();
         Settle();
         Check();
+    }
+
+    private void StartNode(SimNode node)
+    {
+        node.Start();
+        node.Host.AfterSnapshotFiles = index =>
+        {
+            if (_snapshotCrashes && _random.Next(2) == 0)
+            {
+                SnapshotCrashes++;
+                node.CrashPoint($"after the files of snapshot {index}, before the log records it");
+            }
+        };
     }
 
     private void ScheduleMaintenance(SimNode node)
@@ -157,6 +182,9 @@ internal sealed class SimCluster : IDisposable
                 Trace.Add($"transfer {node.Id}>{target.Id}");
                 node.Host.TransferLeadership(target.Id);
                 break;
+            case 7:
+                Membership.Begin();
+                break;
             default:
                 Trace.Add("quiet");
                 break;
@@ -179,7 +207,7 @@ internal sealed class SimCluster : IDisposable
             return;
         node.CrashDuringReplay = _random.Next(4) == 0;
         Trace.Add($"restart {node.Id}{(node.CrashDuringReplay ? " (dies if it replays)" : "")}");
-        node.Start();
+        StartNode(node);
     }
 
     private void HealEverything()
@@ -195,6 +223,7 @@ internal sealed class SimCluster : IDisposable
                 Restart(node);
             node.CrashDuringReplay = false;
         }
+        _snapshotCrashes = false;
         Trace.Add("heal everything");
     }
 
@@ -208,10 +237,10 @@ internal sealed class SimCluster : IDisposable
             var statuses = Network.Nodes.Values.Select(n => n.Host.Status).ToList();
             var commit = statuses.Max(s => s.Commit);
             if (statuses.Any(s => s.IsLeader) && statuses.All(s => s.Applied == commit && s.Commit == commit)
-                && _clients.All(c => c.Done))
+                && _clients.All(c => c.Done) && Membership.Idle)
                 return;
         }
-        throw new SimulationFailure("The healed cluster did not converge: "
+        throw new SimulationFailure($"The healed cluster did not converge{(Membership.Idle ? "" : " (a membership change is under way)")}: "
             + string.Join(", ", Network.Nodes.Values.Select(n => $"{n.Id}: {n.Host.Status.State} t{n.Host.Status.Term} c{n.Host.Status.Commit} a{n.Host.Status.Applied} {(n.Host.Failure?.Message ?? "")}")));
     }
 

@@ -213,6 +213,11 @@ public sealed partial class RaftNode
             RejectPendingReads();
             // A leader counted its own acknowledgement in its lease: leaving, it keeps the promise a follower
             // that had just heard from it would keep, or its vote could help elect a leader inside its own lease.
+            // A transfer's campaign is exempt (InLease), so a transfer is not delayed. After a step-down for a higher
+            // term, the followers that heard its last heartbeat keep the same promise until at most one heartbeat
+            // earlier. Only a check-quorum step-down whose link heals at once pays up to ElectionTicks more than
+            // needed (its lease has run out by then); running the promise from the confirmed round's send tick
+            // would avoid that, but is left until a test shows the cost matters.
             _leaderHeardTick = _now;
         }
         _leader = None;

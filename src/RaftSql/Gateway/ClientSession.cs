@@ -202,8 +202,8 @@ internal sealed class ClientSession : IAsyncDisposable
     private async Task ChangeMembershipAsync(ConfChange change, CancellationToken ct)
     {
         EnsureLeader();
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        deadline.CancelAfter(_services.Options.RequestTimeout);
+        // The node's clock, not CancelAfter's real time: the simulator runs this on virtual time.
+        using var deadline = new Deadline(_services.Options.Runtime.Time, _services.Options.RequestTimeout, ct);
         try
         {
             await _services.Host.ChangeMembershipAsync(change, deadline.Token).ConfigureAwait(false);

@@ -193,7 +193,7 @@ internal sealed class RequestRouter
                         // Everything this leader committed before the read began, which other nodes may already
                         // have read (ReadIndex) or acknowledged, must be applied here first.
                         await _host.WaitForAppliedAsync(_host.KnownCommit, deadline.Token).ConfigureAwait(false);
-                        var permit = ReadPermit.UnderLease(status.LeaseExpiry, _time);
+                        var permit = ReadPermit.UnderLease(status.LeaseExpiry, _time, _host, status.LeaseGeneration);
                         if (permit.StillHolds)
                             return permit;
                     }

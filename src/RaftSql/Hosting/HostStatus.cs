@@ -6,7 +6,9 @@ namespace RaftSql.Hosting;
 /// <summary>
 /// What the Raft loop last published about itself: read from any thread without entering the loop.
 /// <see cref="LeaseExpiry"/> is a Stopwatch timestamp (0: no lease): a lease read compares it with the clock
-/// when it is served, so a loop that stalls cannot stretch its lease.
+/// when it is served, so a loop that stalls cannot stretch its lease. <see cref="LeaseGeneration"/> names the
+/// lease: the host bumps it whenever it gives a lease up early (a transfer, a step-down, a failed loop), and a
+/// read permitted under an older generation is not returned (the clock alone would let it outlive a transfer).
 /// </summary>
 internal sealed record HostStatus(
     ulong Term,
@@ -16,7 +18,8 @@ internal sealed record HostStatus(
     ulong Applied,
     Membership Membership,
     long LeaseExpiry,
-    bool AcceptsWrites)
+    bool AcceptsWrites,
+    ulong LeaseGeneration = 0)
 {
     public static HostStatus Initial { get; } = new(0, RaftState.Follower, 0, 0, 0, Membership.Empty, 0, false);
 

@@ -41,6 +41,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
 
     private const long UncommittedBudgetBytes = 64L * 1024 * 1024;
     private volatile HostStatus _status = HostStatus.Initial;
+    private ulong _leaseGeneration; // written on the loop thread only; read anywhere with Volatile
     private volatile bool _admitting;
     private volatile bool _stopped;
     private volatile RaftSqlException? _failure;
@@ -67,6 +68,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // After a crash the saved commit index may lag what this node applied and served: up to its last log entry.
         StartLastIndex = store.UncleanStart && store.LastIndex > commit ? store.LastIndex : 0;
         _readFloorKnown = StartLastIndex == 0;
+        store.UnconfirmedReadFloor = StartLastIndex;
         var config = BuildConfig(options);
         _core = new RaftNode(config, store, _applied);
         _knownCommit = commit;
@@ -113,7 +115,11 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private volatile bool _readFloorKnown;
 
     /// <summary>Applied the commit index a ReadIndex round confirmed (or <see cref="StartLastIndex"/>): no read travels back.</summary>
-    public void ConfirmReadFloor() => _readFloorKnown = true;
+    public void ConfirmReadFloor()
+    {
+        _readFloorKnown = true;
+        _store.UnconfirmedReadFloor = 0;
+    }
 
     /// <summary>Raised on the loop thread when this node stops being the leader.</summary>
     public event Action? LeadershipLost;
@@ -121,6 +127,10 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     /// <summary>Test hook: runs on the loop thread after a Ready's messages went out, before its committed
     /// entries are applied.</summary>
     internal Action<IReadOnlyList<Entry>>? BeforeApply { get; set; }
+
+    /// <summary>Test hook: runs on the loop thread once a snapshot's files are installed, before the log and hard
+    /// state record it (a crash there leaves the files ahead of the log).</summary>
+    internal Action<ulong>? AfterSnapshotFiles { get; set; }
 
     /// <summary>Why the Raft loop failed, or null while it runs (or after a normal stop).</summary>
     public RaftSqlException? Failure => _failure;
@@ -245,7 +255,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         var failure = new RaftSqlException(RaftSqlErrorCode.NodeStopped, "The node's Raft loop failed: " + ex.Message, ex);
         _failure = failure;
         _stopped = true;
-        _status = _status with { LeaseExpiry = 0, AcceptsWrites = false };
+        RevokeLease();
+        _status = _status with { AcceptsWrites = false };
         _halted.TrySetResult();
         FailEverything(failure);
     }
@@ -259,7 +270,10 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
     private void HandleReady(Ready ready)
     {
         if (ready.Snapshot is { } snapshot)
+        {
             InstallStagedSnapshot(snapshot);
+            AfterSnapshotFiles?.Invoke(snapshot.Index);
+        }
         // Before anything goes out: the commit index the messages may reveal, and the rounds they start.
         if (ready.HardState is { } hard && hard.Commit > _knownCommit)
             Volatile.Write(ref _knownCommit, hard.Commit);
@@ -268,7 +282,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // A lease the core gave up (a transfer's TimeoutNow is about to go out, or it stepped down) ends for
         // readers before any message can help elect another leader, not at the next Publish.
         if (_core.LeaseRound == 0 && _status.LeaseExpiry != 0)
-            _status = _status with { LeaseExpiry = 0 };
+            RevokeLease();
         // A leader's appends and heartbeats go out before its own fsync: followers write in parallel with
         // it (Raft thesis 10.2.1). This is safe because the core counts the leader's own entries towards
         // a commit only after Advance, i.e. once they are durable here, and because the term they carry is
@@ -361,6 +375,8 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         // The leader that was to answer this node's read rounds is gone (it stepped down, or another one leads,
         // or a new term began): nobody will answer them.
         var leaderGone = _seen.Leader != 0 && (now.Leader != _seen.Leader || now.Term != _seen.Term);
+        if (_status.LeaseExpiry != 0 && (now.State != RaftState.Leader || now.Term != _seen.Term))
+            RevokeLease();
         _seen = now;
         HostLog.RoleChanged(_logger, _options.Id, now.State, now.Term, now.Leader);
         if (now.State == RaftState.Leader && !wasLeader)
@@ -407,10 +423,28 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             _lease.NoteSent(status.Term, _core.HeartbeatRound, _lease.Now);
             leaseExpiry = _lease.Expiry(status.Term, _core.LeaseRound);
         }
+        // Any other way a lease ends early (the core dropped it without a Ready) ends its permits too.
+        if (leaseExpiry == 0 && _status.LeaseExpiry != 0)
+            RevokeLease();
         _status = new HostStatus(
             status.Term, status.State, status.Leader, status.Commit, _applied, status.Membership,
             leaseExpiry,
-            status.State == RaftState.Leader && _applied >= _writeBarrier);
+            status.State == RaftState.Leader && _applied >= _writeBarrier,
+            _leaseGeneration);
+    }
+
+    /// <summary>The generation of the lease reads may still be permitted under; read from any thread.</summary>
+    public ulong LeaseGeneration => Volatile.Read(ref _leaseGeneration);
+
+    /// <summary>
+    /// Ends the published lease and every read permit granted under it, before anything that could help another
+    /// leader (a TimeoutNow, a vote) goes out: the generation moves first, so a permit taken from any status
+    /// published before fails <see cref="Gateway.ReadPermit.StillHolds"/>, and a status published after has no lease.
+    /// </summary>
+    private void RevokeLease()
+    {
+        Volatile.Write(ref _leaseGeneration, _leaseGeneration + 1);
+        _status = _status with { LeaseExpiry = 0, LeaseGeneration = _leaseGeneration };
     }
 
     // ---- IFrameCommitter: local write transactions on the leader --------------------------------

@@ -35,6 +35,17 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
     /// <summary>True when the last run did not stop cleanly: it may have applied entries past the saved commit index.</summary>
     public bool UncleanStart { get; }
 
+    private ulong _unconfirmedReadFloor;
+
+    /// <summary>After an unclean start: the index this node may have served reads up to before it crashed, until a
+    /// leader confirms it (0 then). A clean stop keeps the run marker while the saved commit index is below it, so
+    /// the next start stays gated too instead of reading from the lagging saved commit index.</summary>
+    public ulong UnconfirmedReadFloor
+    {
+        get => Volatile.Read(ref _unconfirmedReadFloor);
+        set => Volatile.Write(ref _unconfirmedReadFloor, value);
+    }
+
     public Raft.HardState HardState => _current;
 
     /// <summary>True when nothing was ever persisted: a brand-new data directory.</summary>
@@ -148,7 +159,8 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
     {
         FlushCommit();
         _log.Dispose();
-        RunMarker.End(_directory);
+        if (_saved.Commit >= UnconfirmedReadFloor)
+            RunMarker.End(_directory);
     }
 
     /// <summary>A crash (simulated): closes the files without recording anything more.</summary>

@@ -24,6 +24,7 @@ internal static class RunMarker
         return false;
     }
 
-    /// <summary>A clean stop, once the commit index is saved. Losing the deletion only costs a cautious next start.</summary>
+    /// <summary>A clean stop, once the commit index is saved and covers what the node may have served (see
+    /// RaftLogStore.UnconfirmedReadFloor). Losing the deletion only costs a cautious next start.</summary>
     public static void End(string directory) => File.Delete(Path.Combine(directory, FileName));
 }

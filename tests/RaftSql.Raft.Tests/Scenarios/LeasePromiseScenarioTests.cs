@@ -102,6 +102,28 @@ public class LeasePromiseScenarioTests
         Assert.True(answer.Reject, $"node 1 granted a vote right after leaving its lease: {answer}");
     }
 
+    [Fact]
+    public void After_a_check_quorum_step_down_the_ex_leader_promise_delays_an_election_by_at_most_its_own_timer()
+    {
+        // The promise above is what lease safety needs when a leader steps down inside its lease. A check-quorum
+        // step-down comes after its lease ran out, so there the promise only costs time: 1 loses 2 (3 is down),
+        // steps down, and the link heals at once. 2's pre-votes are refused for ElectionTicks, but 1's own
+        // election timer (at least ElectionTicks) runs meanwhile, so a leader follows within two timeouts.
+        var c = Cluster();
+        c.ElectLeader(1);
+        var electionTicks = c.ConfigFor(1).ElectionTicks;
+        c.Hosts[3].Crash();
+        c.Cut(1, 2);
+        TickUntil(c, () => c[1].State != RaftState.Leader, 4 * electionTicks);
+        Assert.False(c[1].LeaseValid);
+        c.Restore(1, 2);
+        var ticks = 0;
+        for (; ticks < 10 * electionTicks && c.LeaderHost is null; ticks++)
+            c.TickAll(1);
+        Assert.NotNull(c.LeaderHost);
+        Assert.True(ticks <= 2 * electionTicks, $"a leader after {ticks} ticks (election timeout {electionTicks})");
+    }
+
     private static void TickUntil(TestCluster c, Func<bool> condition, int maxTicks = 100)
     {
         for (var i = 0; i < maxTicks && !condition(); i++) c.TickAll(1);

@@ -70,6 +70,36 @@ public sealed class ReadSafetyTests
     }
 
     [Fact]
+    public async Task A_lease_permit_granted_before_a_leadership_transfer_does_not_outlive_it()
+    {
+        // A long election timeout: the lease (about 4.4 s) is still running by the clock when the new leader has
+        // taken a write, so only the transfer itself can end the permit.
+        await using var cluster = await LocalCluster.StartAsync(3, configure: o => o.ElectionTimeout = TimeSpan.FromSeconds(5));
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(60));
+        await leader.ExecuteAsync(Db, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+        await leader.ExecuteAsync(Db, "INSERT INTO t VALUES (1, 'old')");
+        var host = leader.Services.Host;
+        await Eventually.TrueAsync(() => host.Status.HoldsLease, TimeSpan.FromSeconds(30), "the leader's lease");
+        var permit = await leader.Services.Router.PrepareLocalReadAsync(Db, ReadConsistency.Lease, 0, CancellationToken.None);
+        Assert.True(permit.Here);
+        Assert.NotEqual(long.MaxValue, permit.LeaseExpiry); // granted under the lease, not by a ReadIndex round
+
+        // The read is slow to take its snapshot: meanwhile leadership moves and the new leader, cut off from the
+        // old one, takes a write the old one never sees.
+        var target = cluster.Running.First(n => n.Id != leader.Id);
+        await leader.Services.TransferLeadershipAsync(target.Id, CancellationToken.None);
+        await Eventually.TrueAsync(() => target.IsLeader, TimeSpan.FromSeconds(30), "the transfer target to lead");
+        cluster.Faults.Partition([leader.Id], cluster.Running.Where(n => n.Id != leader.Id).Select(n => n.Id).ToList());
+        await target.ExecuteAsync(Db, "UPDATE t SET v = 'new' WHERE id = 1");
+        var read = await leader.Services.Databases.QueryAsync(Db, "SELECT v FROM t WHERE id = 1", [], CancellationToken.None);
+        Assert.True(TimeProvider.System.GetTimestamp() < permit.LeaseExpiry, "inconclusive: the lease ran out by the clock first");
+
+        // Returning what was read ('old' here, overwritten by an acknowledged write) would be a stale lease read.
+        Assert.False(permit.StillHolds, $"the permit still held after the transfer; the read saw '{read.Scalar}'");
+        cluster.Faults.Heal();
+    }
+
+    [Fact]
     public async Task A_lease_read_waits_until_the_leader_applied_what_it_had_committed_when_the_read_began()
     {
         await using var cluster = await LocalCluster.StartAsync(3);
