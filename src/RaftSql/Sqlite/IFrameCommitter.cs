@@ -15,7 +15,9 @@ public interface IFrameCommitter
 
     /// <summary>Queues one entry of <paramref name="commit"/> for the log, in call order. Call
     /// <see cref="LocalCommit.Proposed"/> once the log accepted it; when it is refused, cut the tail
-    /// from this commit (<see cref="ReplicationEngine.CutTail"/>). May block for flow control.</summary>
+    /// from this commit (<see cref="ReplicationEngine.CutTail"/>). May block for flow control. Throws only when
+    /// nothing was queued: the capture counts an entry as handed over once this returns, and abandons (leaves out
+    /// on this node) what it handed over of a transaction that then fails.</summary>
     void Propose(LocalCommit commit, byte[] entry, bool final);
 
     /// <summary>Queues the abort entry (<see cref="FrameSet.IsAbort"/>) of <paramref name="commit"/>, a big transaction

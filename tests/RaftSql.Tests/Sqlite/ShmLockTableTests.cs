@@ -83,4 +83,30 @@ public class ShmLockTableTests
         Assert.All(clients, c => Assert.Equal(0, c.SharedMask | c.ExclusiveMask));
         Assert.True(_locks.TryAcquire(_a, ShmLockTable.ReadLock(0), 5, exclusive: true));
     }
+
+    [Fact]
+    public void A_refused_request_keeps_the_holds_the_client_had_before_it()
+    {
+        Assert.True(_locks.TryAcquire(_a, ShmLockTable.ReadLock(0), 1, exclusive: false));
+        Assert.True(_locks.TryAcquire(_a, ShmLockTable.ReadLock(1), 1, exclusive: true));
+        Assert.True(_locks.TryAcquire(_b, ShmLockTable.ReadLock(3), 1, exclusive: false));
+
+        // Slots 0..3 exclusive: 0 is upgraded, 1 is held already, 2 is taken, 3 is refused.
+        Assert.False(_locks.TryAcquire(_a, ShmLockTable.ReadLock(0), 4, exclusive: true));
+        Assert.Equal(1 << ShmLockTable.ReadLock(0), _a.SharedMask);
+        Assert.Equal(1 << ShmLockTable.ReadLock(1), _a.ExclusiveMask);
+        var other = new ShmClient();
+        Assert.False(_locks.TryAcquire(other, ShmLockTable.ReadLock(0), 1, exclusive: true)); // a still reads there
+        Assert.True(_locks.TryAcquire(other, ShmLockTable.ReadLock(0), 1, exclusive: false));
+        Assert.False(_locks.TryAcquire(other, ShmLockTable.ReadLock(1), 1, exclusive: false)); // a still holds it exclusive
+        Assert.True(_locks.TryAcquire(other, ShmLockTable.ReadLock(2), 1, exclusive: true)); // given back
+
+        // A refused shared request leaves a shared hold it met on the way and gives back the one it took.
+        Assert.True(_locks.TryAcquire(other, ShmLockTable.ReadLock(4), 1, exclusive: true));
+        Assert.Equal(1 << ShmLockTable.ReadLock(3), _b.SharedMask);
+        Assert.False(_locks.TryAcquire(_b, ShmLockTable.WriteLock, 8, exclusive: false)); // refused at a's exclusive slot
+        Assert.False(_locks.TryAcquire(_b, ShmLockTable.ReadLock(3), 2, exclusive: false)); // its own slot, then other's exclusive one
+        Assert.Equal(1 << ShmLockTable.ReadLock(3), _b.SharedMask);
+        Assert.True(_locks.TryAcquire(new ShmClient(), ShmLockTable.WriteLock, 1, exclusive: true)); // b gave the write lock back
+    }
 }

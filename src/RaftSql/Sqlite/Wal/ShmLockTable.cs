@@ -60,24 +60,45 @@ internal sealed class ShmLockTable
         }
         if ((flags & SqliteApi.ShmUnlock) != 0)
         {
+            var freed = false;
             for (var slot = offset; slot < offset + count; slot++)
             {
-                ReleaseSlot(client, slot);
+                freed |= ReleaseSlot(client, slot);
             }
-            WakeWaiters();
+            if (freed)
+            {
+                WakeWaiters();
+            }
             return SqliteApi.Ok;
         }
         var exclusive = (flags & SqliteApi.ShmExclusive) != 0;
+        var heldShared = client.SharedMask;
+        var heldExclusive = client.ExclusiveMask;
         for (var slot = offset; slot < offset + count; slot++)
         {
             if (!TryAcquireSlot(client, slot, exclusive))
             {
-                // All or nothing: give back the slots this request took (not ones the client held before).
+                // All or nothing: give back what this request took, and only that: a slot the client held before
+                // stays held as it was (an upgrade to exclusive goes back to the shared hold it came from).
+                var changed = false;
                 for (var taken = offset; taken < slot; taken++)
                 {
-                    ReleaseSlot(client, taken);
+                    var bit = 1 << taken;
+                    if ((heldExclusive & bit) != 0 || (!exclusive && (heldShared & bit) != 0))
+                    {
+                        continue;
+                    }
+                    changed = true;
+                    if ((heldShared & bit) != 0)
+                    {
+                        Downgrade(client, taken);
+                    }
+                    else
+                    {
+                        ReleaseSlot(client, taken);
+                    }
                 }
-                if (slot > offset)
+                if (changed)
                 {
                     WakeWaiters();
                 }
@@ -188,7 +209,8 @@ internal sealed class ShmLockTable
         return true;
     }
 
-    private void ReleaseSlot(ShmClient client, int slot)
+    /// <summary>Drops the client's hold on one slot; true when that left the slot free (only then can a waiter go on).</summary>
+    private bool ReleaseSlot(ShmClient client, int slot)
     {
         var bit = 1 << slot;
         if ((client.ExclusiveMask & bit) != 0)
@@ -196,12 +218,25 @@ internal sealed class ShmLockTable
             client.ExclusiveMask &= ~bit;
             Volatile.Write(ref _exclusive[slot], null);
             Interlocked.Exchange(ref _state[slot], 0);
+            return true;
         }
-        else if ((client.SharedMask & bit) != 0)
+        if ((client.SharedMask & bit) != 0)
         {
             client.SharedMask &= ~bit;
-            Interlocked.Decrement(ref _state[slot]);
+            return Interlocked.Decrement(ref _state[slot]) == 0;
         }
+        return false;
+    }
+
+    /// <summary>Turns the client's exclusive hold back into the shared one it was upgraded from. No other client can
+    /// change a slot held exclusive, so the state can be set outright.</summary>
+    private void Downgrade(ShmClient client, int slot)
+    {
+        var bit = 1 << slot;
+        client.ExclusiveMask &= ~bit;
+        client.SharedMask |= bit;
+        Volatile.Write(ref _exclusive[slot], null);
+        Interlocked.Exchange(ref _state[slot], 1);
     }
 
     private void WakeWaiters()

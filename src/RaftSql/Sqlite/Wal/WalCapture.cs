@@ -158,7 +158,9 @@ internal sealed unsafe class WalCapture
     {
         var zeros = stackalloc byte[WalFormat.FrameHeaderSize];
         new Span<byte>(zeros, WalFormat.FrameHeaderSize).Clear();
-        if (inner->Methods->Write(inner, zeros, WalFormat.FrameHeaderSize, frameOffset) != SqliteApi.Ok)
+        // Synced too (failure path only): otherwise a power loss could keep the valid header and lose the zeros.
+        if (inner->Methods->Write(inner, zeros, WalFormat.FrameHeaderSize, frameOffset) != SqliteApi.Ok
+            || inner->Methods->Sync(inner, SqliteApi.SyncNormal) != SqliteApi.Ok)
         {
             _vfs.Log.CommitFrameNotInvalidated(_db.Name, FrameNumber(frameOffset, pageSize));
         }
@@ -211,9 +213,10 @@ internal sealed unsafe class WalCapture
                 images[i] = new PageImage(number, image);
             }
             var entry = new FrameSet(_db.Name, pageSize, final ? dbSize : 0, images, transactionId, sequence++, final).Encode();
-            // Counted before: a Propose that throws may have queued its entry already.
-            _handedOver++;
+            // Counted once queued (Propose throws only when it queued nothing): a final chunk counted before a
+            // failed Propose would be abandoned here while it commits everywhere else.
             committer.Propose(commit, entry, final);
+            _handedOver++;
         }
     }
 
