@@ -63,7 +63,10 @@ public class NodeSimulationTests(ITestOutputHelper output)
         var failures = results.Where(r => r.Failure is not null).OrderBy(r => r.Seed).ToList();
         output.WriteLine($"{results.Count} seeds in {clock.Elapsed.TotalSeconds:F1} s, {results.Sum(r => r.VirtualSeconds):F0} virtual s, "
             + $"{results.Sum(r => r.Events)} events, {results.Sum(r => r.Acknowledged)} acknowledged appends, {results.Sum(r => r.Reads)} checked reads, "
-            + $"{results.Sum(r => r.CrashPoints)} crashes inside a loop batch, {failures.Count} failed");
+            + $"{results.Sum(r => r.CrashPoints)} crashes inside a loop batch, "
+            + $"disk: {results.Sum(r => r.Disk.PowerLosses)} power losses ({results.Sum(r => r.Disk.Lost)} unsynced writes lost, "
+            + $"{results.Sum(r => r.Disk.Torn)} torn, {results.Sum(r => r.Disk.Kept)} kept), {results.Sum(r => r.Disk.DiskFull)} ENOSPC, "
+            + $"{results.Sum(r => r.Disk.Flips)} bit flips; {failures.Count} failed");
         foreach (var failure in failures)
             output.WriteLine(failure.Failure);
         if (failures.Count > 0)

@@ -18,6 +18,7 @@ internal sealed class SimCluster : IDisposable
     {
         Seed = seed;
         _random = new Random(seed);
+        DiskRandom = new Random(seed * 7 + 1);
         Scheduler = new SimScheduler();
         Trace = new Trace(Scheduler, keepTrace);
         Network = new SimNetwork(Scheduler, _random, Trace)
@@ -37,6 +38,11 @@ internal sealed class SimCluster : IDisposable
     }
 
     public int Seed { get; }
+
+    /// <summary>Disk faults injected (see <see cref="SimDisk"/>), and the seeded choices they take.</summary>
+    public DiskStats DiskStats { get; } = new();
+
+    public Random DiskRandom { get; }
 
     /// <summary>Crashes at a point inside a loop batch (after appends were sent, during replay).</summary>
     public int CrashPoints { get; set; }
@@ -76,6 +82,7 @@ internal sealed class SimCluster : IDisposable
         }
         for (var t = Scheduler.Now + 100 * Ms; t < workEnd; t += 100 * Ms + _random.NextInt64(400 * Ms))
             Scheduler.At(t, InjectFault);
+        SimDiskFaults.Schedule(this, workEnd);
         Scheduler.RunUntil(workEnd);
         HealEverything();
         Settle();

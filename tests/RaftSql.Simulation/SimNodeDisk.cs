@@ -1,0 +1,54 @@
+using RaftSql.Hosting;
+using RaftSql.Storage;
+
+namespace RaftSql.Simulation;
+
+/// <summary>What a node does with its simulated disk: open the log store on it, crash it, and tell a failure the
+/// disk caused (which the node must report and stop on) from any other (a bug).</summary>
+internal sealed partial class SimNode
+{
+    /// <summary>Opens the log store; null when a bit flipped in a read refused the open (retried by a restart).</summary>
+    private RaftLogStore? OpenStore(string raftDirectory)
+    {
+        try
+        {
+            return new RaftLogStore(SegmentedLog.Open(Disk, raftDirectory), new HardStateStore(raftDirectory, Disk));
+        }
+        catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.CorruptLog && Disk.FlipsSinceCrash > 0)
+        {
+            _cluster.Trace.Add($"node {Id} refuses to open its log after a bit flip: {ex.Message}");
+            CrashDisk();
+            _cluster.Crashed(this);
+            return null;
+        }
+    }
+
+    private void CrashDisk()
+    {
+        var powerLoss = _cluster.DiskRandom.Next(2) == 0;
+        if (powerLoss)
+            _cluster.DiskStats.PowerLosses++;
+        Disk.Crash(powerLoss);
+    }
+
+    /// <summary>
+    /// True when <paramref name="failure"/> is the node's right answer to an injected disk fault: the loop stops
+    /// with NodeStopped naming a full disk (ENOSPC on a write or an fsync, or the log refusing use after one), or
+    /// naming a record whose checksum failed after a bit flip on read.
+    /// </summary>
+    private bool DiskFaultExplains(RaftSqlException failure)
+    {
+        if (failure.Code != RaftSqlErrorCode.NodeStopped)
+            return false;
+        for (Exception? e = failure.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is SimDiskFullException)
+                return true;
+            if (e is InvalidOperationException && Disk.FullErrorsSinceCrash > 0 && e.Message.Contains("earlier I/O error", StringComparison.Ordinal))
+                return true;
+            if (e is RaftSqlException { Code: RaftSqlErrorCode.CorruptLog } && Disk.FlipsSinceCrash > 0)
+                return true;
+        }
+        return false;
+    }
+}
