@@ -27,6 +27,15 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
     /// <summary>Armed: the next read of a segment file returns one bit flipped.</summary>
     public bool FlipNextSegmentRead { get; set; }
 
+    /// <summary>Armed (n &gt; 0): the machine loses power during the nth fsync from now (file or directory).</summary>
+    public int PowerLossAtSync { get; set; }
+
+    /// <summary>Set when an armed fsync was reached: the crash that follows is a power loss.</summary>
+    public bool PowerLossPending { get; private set; }
+
+    /// <summary>Throws the simulated crash of the node (its loop or its start dies there).</summary>
+    public Action<string> CrashPoint { get; set; } = where => throw new InvalidOperationException(where);
+
     /// <summary>Bit flips returned since the last crash (a refusal to run or open is then expected).</summary>
     public int FlipsSinceCrash { get; private set; }
 
@@ -87,6 +96,7 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
     public void SyncDirectory(string path)
     {
         path = Path.GetFullPath(path);
+        MaybeLosePower("during an fsync of its log directory");
         var kept = new List<DirectoryOp>();
         foreach (var op in _pendingOps)
         {
@@ -105,12 +115,19 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
         return [.. _names.Keys.Where(p => Path.GetDirectoryName(p) == directory).Order(StringComparer.Ordinal)];
     }
 
+    public void Disarm()
+    {
+        Full = false;
+        FlipNextSegmentRead = false;
+        PowerLossAtSync = 0;
+    }
+
     /// <summary>The machine dies: open files become unusable; what survives is decided now.</summary>
     public void Crash(bool powerLoss)
     {
         _generation++;
-        Full = false;
-        FlipNextSegmentRead = false;
+        PowerLossPending = false;
+        Disarm();
         FlipsSinceCrash = 0;
         FullErrorsSinceCrash = 0;
         var survivingOps = powerLoss ? random.Next(_pendingOps.Count + 1) : _pendingOps.Count;
@@ -122,6 +139,15 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
         {
             inode.Settle(powerLoss ? random : null, stats);
             _names[path] = inode;
+        }
+    }
+
+    private void MaybeLosePower(string where)
+    {
+        if (PowerLossAtSync > 0 && --PowerLossAtSync == 0)
+        {
+            PowerLossPending = true;
+            CrashPoint(where);
         }
     }
 
@@ -261,6 +287,7 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
         public void Sync()
         {
             ThrowIfDead();
+            disk.MaybeLosePower($"during an fsync of {Path.GetFileName(path)}");
             if (inode.Pending.Count > 0)
                 disk.ThrowIfFull(path);
             inode.Sync();

@@ -21,7 +21,7 @@ internal sealed partial class SimNode
         Id = id;
         Directory = directory;
         DriftPpm = driftPpm;
-        Disk = new SimDisk(new Random(cluster.Seed * 31 + (int)id), cluster.DiskStats);
+        Disk = new SimDisk(new Random(cluster.Seed * 31 + (int)id), cluster.DiskStats) { CrashPoint = CrashPoint };
     }
 
     /// <summary>The disk under the Raft log store (the databases are on real files).</summary>

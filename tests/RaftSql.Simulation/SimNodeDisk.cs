@@ -14,6 +14,12 @@ internal sealed partial class SimNode
         {
             return new RaftLogStore(SegmentedLog.Open(Disk, raftDirectory), new HardStateStore(raftDirectory, Disk));
         }
+        catch (SimulatedCrash)
+        {
+            CrashDisk();
+            _cluster.Crashed(this);
+            return null;
+        }
         catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.CorruptLog && Disk.FlipsSinceCrash > 0)
         {
             _cluster.Trace.Add($"node {Id} refuses to open its log after a bit flip: {ex.Message}");
@@ -25,7 +31,7 @@ internal sealed partial class SimNode
 
     private void CrashDisk()
     {
-        var powerLoss = _cluster.DiskRandom.Next(2) == 0;
+        var powerLoss = Disk.PowerLossPending || _cluster.DiskRandom.Next(2) == 0;
         if (powerLoss)
             _cluster.DiskStats.PowerLosses++;
         Disk.Crash(powerLoss);
