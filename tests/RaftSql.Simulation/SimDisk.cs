@@ -39,6 +39,11 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
     /// <summary>Bit flips returned since the last crash (a refusal to run or open is then expected).</summary>
     public int FlipsSinceCrash { get; private set; }
 
+    /// <summary>fsyncs of files and of directories so far (what the product pays per batch).</summary>
+    public int FileSyncs { get; private set; }
+
+    public int DirectorySyncs { get; private set; }
+
     /// <summary>Failed writes or fsyncs since the last crash.</summary>
     public int FullErrorsSinceCrash { get; private set; }
 
@@ -96,6 +101,7 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
     public void SyncDirectory(string path)
     {
         path = Path.GetFullPath(path);
+        DirectorySyncs++;
         MaybeLosePower("during an fsync of its log directory");
         var kept = new List<DirectoryOp>();
         foreach (var op in _pendingOps)
@@ -287,6 +293,7 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
         public void Sync()
         {
             ThrowIfDead();
+            disk.FileSyncs++;
             disk.MaybeLosePower($"during an fsync of {Path.GetFileName(path)}");
             if (inode.Pending.Count > 0)
                 disk.ThrowIfFull(path);
