@@ -159,6 +159,8 @@ internal sealed partial class SimNode
             _cluster.Trace.Add($"node {Id} stopped by a disk fault: {failure.Message}");
             _cluster.Crashed(this);
         }
+        else if (Host.Failure is null)
+            ThrowIfDiskFaultIgnored();
         return true;
     }
 }

@@ -37,6 +37,16 @@ internal sealed partial class SimNode
         Disk.Crash(powerLoss);
     }
 
+    /// <summary>A batch that met ENOSPC or read a flipped bit and still ended well: the node went on past a write
+    /// it does not have, or used bytes it did not check.</summary>
+    private void ThrowIfDiskFaultIgnored()
+    {
+        if (Disk.FullErrorsSinceCrash > 0)
+            throw new SimulationFailure($"Node {Id} met a full disk and its loop went on.");
+        if (Disk.FlipsSinceCrash > 0)
+            throw new SimulationFailure($"Node {Id} read a flipped bit from its log and its loop went on.");
+    }
+
     /// <summary>
     /// True when <paramref name="failure"/> is the node's right answer to an injected disk fault: the loop stops
     /// with NodeStopped naming a full disk (ENOSPC on a write or an fsync, or the log refusing use after one), or
