@@ -56,6 +56,13 @@ internal sealed class SyncedMark : IDisposable
         }
     }
 
+    /// <summary>Records <paramref name="point"/> and makes the mark durable (on open, not per batch).</summary>
+    public void RecordDurably(SyncedPoint point)
+    {
+        Write(point);
+        _file.Sync();
+    }
+
     /// <summary>Durably forgets the point; call before truncating or deleting records it may cover.</summary>
     public void Clear()
     {
