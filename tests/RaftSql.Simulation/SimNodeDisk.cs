@@ -10,9 +10,14 @@ internal sealed partial class SimNode
     /// <summary>Opens the log store; null when a bit flipped in a read refused the open (retried by a restart).</summary>
     private RaftLogStore? OpenStore(string raftDirectory)
     {
+        Disk.FlipNextSegmentRead = Disk.MarkCurrent && Incarnation > 1 && _cluster.DiskRandom.Next(4) == 0;
+        if (Disk.FlipNextSegmentRead)
+            _cluster.Trace.Add($"node {Id}: a bit flips in the first log read of its recovery");
         try
         {
-            return new RaftLogStore(SegmentedLog.Open(Disk, raftDirectory), new HardStateStore(raftDirectory, Disk));
+            var store = new RaftLogStore(SegmentedLog.Open(Disk, raftDirectory), new HardStateStore(raftDirectory, Disk));
+            Disk.Opened();
+            return store;
         }
         catch (SimulatedCrash)
         {
