@@ -32,6 +32,8 @@ public class NodeSimulationTests(ITestOutputHelper output)
         Assert.True(second.Failure is null, second.Failure);
         Assert.Equal(first.Events, second.Events);
         Assert.Equal(first.Hash, second.Hash);
+        Assert.True(first.Disk.PowerLosses + first.Disk.DiskFull + first.Disk.Flips > 0,
+            $"seed {seed} injected too few disk faults to show they replay: {first.Disk.PowerLosses} power losses, {first.Disk.DiskFull} ENOSPC, {first.Disk.Flips} flips");
     }
 
     public static TheoryData<int> BlockNumbers() => [.. Enumerable.Range(0, Blocks)];

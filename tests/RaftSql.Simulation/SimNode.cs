@@ -156,7 +156,7 @@ internal sealed partial class SimNode
         else if (Host.Failure is { } failure && DiskFaultExplains(failure))
         {
             // The node reported the fault and stopped, as it must; an operator restarts it.
-            _cluster.Trace.Add($"node {Id} stopped by a disk fault: {failure.Message}");
+            _cluster.Trace.Add($"node {Id} stopped by a disk fault: {WithoutRoot(failure.Message)}");
             _cluster.Crashed(this);
         }
         else if (Host.Failure is null)

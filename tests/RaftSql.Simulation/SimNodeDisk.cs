@@ -27,12 +27,15 @@ internal sealed partial class SimNode
         }
         catch (RaftSqlException ex) when (ex.Code == RaftSqlErrorCode.CorruptLog && Disk.FlipsSinceCrash > 0)
         {
-            _cluster.Trace.Add($"node {Id} refuses to open its log after a bit flip: {ex.Message}");
+            _cluster.Trace.Add($"node {Id} refuses to open its log after a bit flip: {WithoutRoot(ex.Message)}");
             CrashDisk();
             _cluster.Crashed(this);
             return null;
         }
     }
+
+    /// <summary>The seed's directory has a random name: traces must not carry it (one seed, one trace hash).</summary>
+    private string WithoutRoot(string message) => message.Replace(Directory, $"n{Id}", StringComparison.Ordinal);
 
     private void CrashDisk()
     {
