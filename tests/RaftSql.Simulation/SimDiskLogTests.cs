@@ -194,4 +194,30 @@ public class SimDiskReopenTests
                 Assert.Equal(3ul, log.LastIndex);
         }
     }
+
+    [Fact]
+    public void A_snapshot_reset_cut_short_by_a_crash_leaves_the_old_log_vouched_for()
+    {
+        for (var seed = 0; seed < 20; seed++)
+        {
+            var disk = new SimDisk(new Random(seed), new DiskStats()) { CrashPoint = where => throw new SimulatedCrash(where) };
+            const string directory = "/sim/reset/raft";
+            using (var log = SegmentedLog.Open(disk, directory))
+            {
+                log.Append([.. Enumerable.Range(1, 5).Select(i => new LogRecord((ulong)i, 1, 1, new byte[300]))]);
+                log.Sync();
+                disk.PowerLossAtSync = 1; // the process dies at the first fsync of the reset
+                Assert.Throws<SimulatedCrash>(() => log.ResetTo(10, 2, new byte[] { 1 }));
+            }
+            disk.Crash(powerLoss: false);
+
+            // Records 1..5 were synced: damage to them is corruption, never a torn tail to cut.
+            disk.FlipNextSegmentRead = true;
+            var error = Assert.Throws<RaftSqlException>(() => SegmentedLog.Open(disk, directory).Dispose());
+            Assert.Equal(RaftSqlErrorCode.CorruptLog, error.Code);
+            disk.Crash(powerLoss: false);
+            using (var log = SegmentedLog.Open(disk, directory))
+                Assert.Equal(5ul, log.LastIndex);
+        }
+    }
 }

@@ -320,9 +320,11 @@ public sealed class SegmentedLog : IDisposable
             RunIo(() =>
             {
                 // Point first, then segments newest first: whatever a crash leaves behind is a prefix of the old
-                // log, which reopening reconciles with the point (see LogRecovery).
-                _synced.Clear();
+                // log, which reopening reconciles with the point (see LogRecovery). The mark is forgotten only
+                // once the point is durable: a crash before leaves the old log, whose synced records it must
+                // keep vouching for (without it damage there would pass for a torn tail and be cut).
                 CompactionPointFile.Save(_files, _pointPath, point);
+                _synced.Clear();
                 _point = point;
                 for (int i = _segments.Count - 1; i >= 0; i--)
                 {
