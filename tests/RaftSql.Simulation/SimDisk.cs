@@ -41,9 +41,10 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
     public int FlipsSinceCrash { get; private set; }
 
     /// <summary>
-    /// After a crash: the log's synced mark survived as last written. The mark gets no fsync of its own, so after
-    /// a power loss it may lag the last fsync, and recovery then takes damage to the last synced records for a
-    /// torn tail (a double fault the design leaves open); a bit flip during recovery is injected only while it is current.
+    /// After a crash: the log's synced mark covers every byte an fsync made durable in the last segment. It gets no
+    /// fsync per batch and is cleared while records are cut, so after a crash it may fall short, and recovery then takes
+    /// damage to the last synced records for a torn tail (a double fault the design leaves open); a bit flip during
+    /// recovery is injected only while the mark covers them.
     /// </summary>
     public bool MarkCurrent { get; private set; } = true;
 
@@ -154,9 +155,14 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
         Disarm();
         FlipsSinceCrash = 0;
         FullErrorsSinceCrash = 0;
+        var lastSegment = _names.Keys.Where(p => p.EndsWith(".log", StringComparison.Ordinal)).Order(StringComparer.Ordinal).LastOrDefault();
+        var syncedLength = lastSegment is null ? 0 : _names[lastSegment].Durable.Length;
         if (!powerLoss)
-            return; // the kernel outlives the process: what it wrote stays in the page cache, still unsynced
-        var marks = _names.Where(e => Path.GetFileName(e.Key) == SyncedMarkName).ToDictionary(e => e.Key, e => e.Value.Current.ToArray());
+        {
+            // The kernel outlives the process: what it wrote stays in the page cache, still unsynced.
+            MarkCurrent = MarkCovers(lastSegment, syncedLength);
+            return;
+        }
         var survivingOps = powerLoss ? random.Next(_pendingOps.Count + 1) : _pendingOps.Count;
         for (var i = 0; i < survivingOps; i++)
             _pendingOps[i].ApplyTo(_durableNames);
@@ -167,8 +173,20 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
             inode.Settle(powerLoss ? random : null, stats);
             _names[path] = inode;
         }
-        if (!marks.All(m => _names.TryGetValue(m.Key, out var inode) && inode.Current.ToArray().AsSpan().SequenceEqual(m.Value)))
-            MarkCurrent = false;
+        MarkCurrent = MarkCovers(lastSegment, syncedLength);
+    }
+
+    /// <summary>True when the mark names <paramref name="lastSegment"/> with at least its synced length (or nothing needs it).</summary>
+    private bool MarkCovers(string? lastSegment, long syncedLength)
+    {
+        if (lastSegment is null || syncedLength == 0)
+            return true;
+        var mark = _names.FirstOrDefault(e => Path.GetFileName(e.Key) == SyncedMarkName).Value?.Current.ToArray();
+        if (mark is not { Length: >= 20 } || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(mark) != 0x4D535352)
+            return false;
+        var segment = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(mark.AsSpan(4));
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(mark.AsSpan(12));
+        return Segment.TryParseFileName(Path.GetFileName(lastSegment), out var first) && first == segment && length >= syncedLength;
     }
 
     private void MaybeLosePower(string where)
@@ -302,8 +320,6 @@ internal sealed class SimDisk(Random random, DiskStats stats) : IStorageFiles
             ThrowIfDead();
             disk.ThrowIfFull(path);
             var data = buffer.ToArray();
-            if (Path.GetFileName(path) == SyncedMarkName)
-                disk.MarkCurrent = true; // the log rewrote it after an fsync: it vouches for the latest synced length
             inode.Current.Apply(offset, data, 0);
             inode.Pending.Add((offset, data, 0));
         }
