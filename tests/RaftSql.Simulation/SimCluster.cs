@@ -215,7 +215,8 @@ internal sealed class SimCluster : IDisposable
             var statuses = Network.Nodes.Values.Select(n => n.Host.Status).ToList();
             var commit = statuses.Max(s => s.Commit);
             // AcceptsWrites: the leader committed an entry of its own term, so no older entry is left pending.
-            if (statuses.Any(s => s.IsLeader && s.AcceptsWrites) && statuses.All(s => s.Applied == commit && s.Commit == commit)
+            if (Network.Nodes.Values.All(n => n.IsUp) && statuses.Any(s => s.IsLeader && s.AcceptsWrites)
+                && statuses.All(s => s.Applied == commit && s.Commit == commit)
                 && _clients.All(c => c.Done))
                 return;
         }
