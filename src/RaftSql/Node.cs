@@ -121,9 +121,10 @@ public sealed class Node : IAsyncDisposable
         _directoryLock = DataDirectoryLock.Acquire(root);
         StagedSnapshot.Sweep(Path.Combine(root, "snapshots"));
         var raftDirectory = Path.Combine(root, "raft");
+        var files = _options.Runtime.Files;
         var store = new RaftLogStore(
-            SegmentedLog.Open(raftDirectory, logger: _loggerFactory.CreateLogger<SegmentedLog>()),
-            new HardStateStore(raftDirectory));
+            SegmentedLog.Open(files, raftDirectory, logger: _loggerFactory.CreateLogger<SegmentedLog>()),
+            new HardStateStore(raftDirectory, files));
         if (store.IsEmpty && _options.InitialCluster.Count > 0)
         {
             store.Bootstrap([.. _options.InitialCluster.Select(m => new Raft.Member(m.Id, WireMapper.ToMemberRole(m.Role), m.Address))]);

@@ -32,6 +32,8 @@ public class NodeSimulationTests(ITestOutputHelper output)
         Assert.True(second.Failure is null, second.Failure);
         Assert.Equal(first.Events, second.Events);
         Assert.Equal(first.Hash, second.Hash);
+        Assert.True(first.Disk.PowerLosses + first.Disk.DiskFull + first.Disk.Flips > 0,
+            $"seed {seed} injected too few disk faults to show they replay: {first.Disk.PowerLosses} power losses, {first.Disk.DiskFull} ENOSPC, {first.Disk.Flips} flips");
     }
 
     public static TheoryData<int> BlockNumbers() => [.. Enumerable.Range(0, Blocks)];
@@ -63,7 +65,11 @@ public class NodeSimulationTests(ITestOutputHelper output)
         var failures = results.Where(r => r.Failure is not null).OrderBy(r => r.Seed).ToList();
         output.WriteLine($"{results.Count} seeds in {clock.Elapsed.TotalSeconds:F1} s, {results.Sum(r => r.VirtualSeconds):F0} virtual s, "
             + $"{results.Sum(r => r.Events)} events, {results.Sum(r => r.Acknowledged)} acknowledged appends, {results.Sum(r => r.Reads)} checked reads, "
-            + $"{results.Sum(r => r.CrashPoints)} crashes inside a loop batch ({results.Sum(r => r.SnapshotCrashes)} inside a snapshot install), {results.Sum(r => r.MembershipCycles)} voters taken out (removed or made spares) and back, {failures.Count} failed");
+            + $"{results.Sum(r => r.CrashPoints)} crashes inside a loop batch ({results.Sum(r => r.SnapshotCrashes)} inside a snapshot install), "
+            + $"{results.Sum(r => r.MembershipCycles)} voters taken out (removed or made spares) and back, "
+            + $"disk: {results.Sum(r => r.Disk.PowerLosses)} power losses ({results.Sum(r => r.Disk.Lost)} unsynced writes lost, "
+            + $"{results.Sum(r => r.Disk.Torn)} torn, {results.Sum(r => r.Disk.Kept)} kept), {results.Sum(r => r.Disk.DiskFull)} ENOSPC, "
+            + $"{results.Sum(r => r.Disk.Flips)} bit flips; {failures.Count} failed");
         foreach (var failure in failures)
             output.WriteLine(failure.Failure);
         if (failures.Count > 0)

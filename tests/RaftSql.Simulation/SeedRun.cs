@@ -1,7 +1,8 @@
 namespace RaftSql.Simulation;
 
 /// <summary>What one seed did: its figures, the hash of its trace, and why it failed if it did.</summary>
-internal sealed record SeedResult(int Seed, int Size, long Events, int Acknowledged, int Reads, ulong Hash, double VirtualSeconds, string? Failure, int CrashPoints, int MembershipCycles = 0, int SnapshotCrashes = 0)
+internal sealed record SeedResult(int Seed, int Size, long Events, int Acknowledged, int Reads, ulong Hash, double VirtualSeconds, string? Failure,
+    int CrashPoints, DiskStats Disk, int MembershipCycles, int SnapshotCrashes)
 {
     /// <summary>Runs <paramref name="seed"/> on a thread of its own (see <see cref="SimThread"/>).</summary>
     public static SeedResult Run(int seed, bool keepTrace = false) => SimThread.Run(() =>
@@ -19,6 +20,6 @@ internal sealed record SeedResult(int Seed, int Size, long Events, int Acknowled
                 + (keepTrace ? "\nFull trace:\n" + string.Join("\n", sim.Trace.All) : "");
         }
         return new SeedResult(seed, sim.Size, sim.Trace.Count, sim.History.Acknowledged, sim.History.Reads, sim.Trace.Hash,
-            sim.Scheduler.Now / 1e6, failure, sim.CrashPoints, sim.Membership.Cycles, sim.SnapshotCrashes);
+            sim.Scheduler.Now / 1e6, failure, sim.CrashPoints, sim.DiskStats, sim.Membership.Cycles, sim.SnapshotCrashes);
     });
 }

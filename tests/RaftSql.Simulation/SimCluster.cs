@@ -18,6 +18,7 @@ internal sealed class SimCluster : IDisposable
     {
         Seed = seed;
         _random = new Random(seed);
+        DiskRandom = new Random(seed * 7 + 1);
         Scheduler = new SimScheduler();
         Trace = new Trace(Scheduler, keepTrace);
         Network = new SimNetwork(Scheduler, _random, Trace)
@@ -48,6 +49,11 @@ internal sealed class SimCluster : IDisposable
     private bool _snapshotCrashes;
 
     public int Seed { get; }
+
+    /// <summary>Disk faults injected (see <see cref="SimDisk"/>), and the seeded choices they take.</summary>
+    public DiskStats DiskStats { get; } = new();
+
+    public Random DiskRandom { get; }
 
     /// <summary>Crashes at a point inside a loop batch (after appends were sent, during replay).</summary>
     public int CrashPoints { get; set; }
@@ -88,6 +94,7 @@ internal sealed class SimCluster : IDisposable
         }
         for (var t = Scheduler.Now + 100 * Ms; t < workEnd; t += 100 * Ms + _random.NextInt64(400 * Ms))
             Scheduler.At(t, InjectFault);
+        SimDiskFaults.Schedule(this, workEnd);
         Scheduler.RunUntil(workEnd);
         HealEverything();
         Settle();
@@ -236,7 +243,9 @@ internal sealed class SimCluster : IDisposable
             Scheduler.RunUntil(Scheduler.Now + 200 * Ms);
             var statuses = Network.Nodes.Values.Select(n => n.Host.Status).ToList();
             var commit = statuses.Max(s => s.Commit);
-            if (statuses.Any(s => s.IsLeader) && statuses.All(s => s.Applied == commit && s.Commit == commit)
+            // AcceptsWrites: the leader committed an entry of its own term, so no older entry is left pending.
+            if (Network.Nodes.Values.All(n => n.IsUp) && statuses.Any(s => s.IsLeader && s.AcceptsWrites)
+                && statuses.All(s => s.Applied == commit && s.Commit == commit)
                 && _clients.All(c => c.Done) && Membership.Idle)
                 return;
         }

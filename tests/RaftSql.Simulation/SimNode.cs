@@ -10,7 +10,7 @@ namespace RaftSql.Simulation;
 /// the seed's directory) and gateway, wired as <see cref="Node"/> wires them, minus sockets and threads.
 /// A crash drops the incarnation; a restart opens a new one from the same directory.
 /// </summary>
-internal sealed class SimNode
+internal sealed partial class SimNode
 {
     private readonly SimCluster _cluster;
     private readonly Dictionary<ulong, ClientSession> _sessions = [];
@@ -21,7 +21,11 @@ internal sealed class SimNode
         Id = id;
         Directory = directory;
         DriftPpm = driftPpm;
+        Disk = new SimDisk(new Random(cluster.Seed * 31 + (int)id), cluster.DiskStats) { CrashPoint = CrashPoint };
     }
+
+    /// <summary>The disk under the Raft log store (the databases are on real files).</summary>
+    public SimDisk Disk { get; }
 
     public ulong Id { get; }
 
@@ -68,12 +72,14 @@ internal sealed class SimNode
                 Dispatch = scheduler.Post,
                 ManualLoop = true,
                 RandomSeed = (ulong)(_cluster.Seed * 1000 + (long)Id * 10 + Incarnation),
+                Files = Disk,
             },
         };
         System.IO.Directory.CreateDirectory(Directory);
         StagedSnapshot.Sweep(SnapshotDirectory);
         var raftDirectory = Path.Combine(Directory, "raft");
-        var store = new RaftLogStore(SegmentedLog.Open(raftDirectory), new HardStateStore(raftDirectory));
+        if (OpenStore(raftDirectory) is not { } store)
+            return;
         if (store.IsEmpty)
             store.Bootstrap([.. options.InitialCluster.Select(m => new Raft.Member(m.Id, WireMapper.ToMemberRole(m.Role), m.Address))]);
         IsUp = true;
@@ -137,6 +143,7 @@ internal sealed class SimNode
         _sessions.Clear();
         Databases.Dispose();
         Host.Crash();
+        CrashDisk();
     }
 
     /// <summary>Runs one batch of the loop when there is work and the node is not frozen.</summary>
@@ -146,6 +153,14 @@ internal sealed class SimNode
             return false;
         if (Host.Failure?.InnerException is SimulatedCrash)
             _cluster.Crashed(this); // the loop died at a crash point: the process is gone
+        else if (Host.Failure is { } failure && DiskFaultExplains(failure))
+        {
+            // The node reported the fault and stopped, as it must; an operator restarts it.
+            _cluster.Trace.Add($"node {Id} stopped by a disk fault: {WithoutRoot(failure.Message)}");
+            _cluster.Crashed(this);
+        }
+        else if (Host.Failure is null)
+            ThrowIfDiskFaultIgnored();
         return true;
     }
 }

@@ -1,7 +1,7 @@
 namespace RaftSql.Hosting;
 
 /// <summary>
-/// What a node takes from its surroundings besides files and sockets: the clock, where background work
+/// What a node takes from its surroundings besides sockets: the clock, the Raft log's files, where background work
 /// runs, whether the Raft loop has a thread of its own, and the seed of its election timeouts. Production
 /// uses <see cref="Production"/>; the whole-node simulator injects a seeded clock and a single-threaded
 /// scheduler and steps the loop itself (<see cref="RaftHost.RunOnce"/>), so one seed gives one trace.
@@ -20,6 +20,9 @@ internal sealed class NodeRuntime
 
     /// <summary>True: no loop thread; the owner calls <see cref="RaftHost.RunOnce"/> to run queued work.</summary>
     public bool ManualLoop { get; init; }
+
+    /// <summary>The files under the Raft log store (a simulated disk in the simulator).</summary>
+    public Storage.IStorageFiles Files { get; init; } = Storage.DiskFiles.Instance;
 
     /// <summary>Seeds the core's election timeouts; null: a random seed.</summary>
     public ulong? RandomSeed { get; init; }

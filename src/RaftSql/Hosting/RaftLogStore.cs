@@ -29,7 +29,7 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
         var stored = hardState.Load();
         _current = _saved = new Raft.HardState(stored.Term, stored.Vote, stored.Commit);
         _directory = Path.GetDirectoryName(hardState.FilePath)!;
-        UncleanStart = RunMarker.Begin(_directory);
+        UncleanStart = RunMarker.Begin(hardState.Files, _directory);
     }
 
     /// <summary>True when the last run did not stop cleanly: it may have applied entries past the saved commit index.</summary>
@@ -160,7 +160,7 @@ internal sealed class RaftLogStore : IRaftStorage, IDisposable
         FlushCommit();
         _log.Dispose();
         if (_saved.Commit >= UnconfirmedReadFloor)
-            RunMarker.End(_directory);
+            RunMarker.End(_hardState.Files, _directory);
     }
 
     /// <summary>A crash (simulated): closes the files without recording anything more.</summary>

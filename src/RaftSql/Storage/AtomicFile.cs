@@ -12,18 +12,20 @@ public static partial class AtomicFile
 {
     public const string TempSuffix = ".tmp";
 
-    public static void Write(string path, ReadOnlySpan<byte> content)
+    public static void Write(string path, ReadOnlySpan<byte> content) => Write(DiskFiles.Instance, path, content);
+
+    internal static void Write(IStorageFiles files, string path, ReadOnlySpan<byte> content)
     {
         string fullPath = Path.GetFullPath(path);
         string tempPath = fullPath + TempSuffix;
-        using (var temp = new FileStream(tempPath, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (IStorageFile temp = files.Open(tempPath, FileMode.Create))
         {
-            temp.Write(content);
-            temp.Flush(flushToDisk: true);
+            temp.Write(content, 0);
+            temp.Sync();
         }
 
-        File.Move(tempPath, fullPath, overwrite: true);
-        FsyncDirectory(Path.GetDirectoryName(fullPath)!);
+        files.Replace(tempPath, fullPath);
+        files.SyncDirectory(Path.GetDirectoryName(fullPath)!);
     }
 
     /// <summary>

@@ -13,14 +13,14 @@ internal static class CompactionPointFile
     private const uint Magic = 0x50435352; // "RSCP"
     private const int FixedSize = 4 + 8 + 8 + 4 + 4;
 
-    public static CompactionPoint Load(string path)
+    public static CompactionPoint Load(IStorageFiles files, string path)
     {
-        if (!File.Exists(path))
+        if (!files.Exists(path))
         {
             return CompactionPoint.None;
         }
 
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = files.ReadAllBytes(path);
         ReadOnlySpan<byte> span = bytes;
         if (bytes.Length < FixedSize || BinaryPrimitives.ReadUInt32LittleEndian(span) != Magic)
         {
@@ -45,7 +45,7 @@ internal static class CompactionPointFile
             span.Slice(24, (int)membershipLength).ToArray());
     }
 
-    public static void Save(string path, CompactionPoint point)
+    public static void Save(IStorageFiles files, string path, CompactionPoint point)
     {
         var bytes = new byte[FixedSize + point.Membership.Length];
         Span<byte> span = bytes;
@@ -56,6 +56,6 @@ internal static class CompactionPointFile
         point.Membership.Span.CopyTo(span[24..]);
         int crcOffset = bytes.Length - 4;
         BinaryPrimitives.WriteUInt32LittleEndian(span[crcOffset..], Crc32C.Compute(span[..crcOffset]));
-        AtomicFile.Write(path, span);
+        AtomicFile.Write(files, path, span);
     }
 }

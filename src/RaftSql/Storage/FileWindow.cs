@@ -1,9 +1,7 @@
-using Microsoft.Win32.SafeHandles;
-
 namespace RaftSql.Storage;
 
 /// <summary>A forward-moving read buffer over a file, so recovery does not issue a syscall per record.</summary>
-internal sealed class FileWindow(SafeFileHandle handle, long fileLength)
+internal sealed class FileWindow(IStorageFile file, long fileLength)
 {
     private const int DefaultCapacity = 1 << 20;
 
@@ -31,7 +29,7 @@ internal sealed class FileWindow(SafeFileHandle handle, long fileLength)
         int read = 0;
         while (read < wanted)
         {
-            int n = RandomAccess.Read(handle, _buffer.AsSpan(read, wanted - read), offset + read);
+            int n = file.Read(_buffer.AsSpan(read, wanted - read), offset + read);
             if (n == 0)
             {
                 break;

@@ -13,23 +13,33 @@ public sealed class HardStateStore
     private const uint Magic = 0x53485352; // "RSHS"
     private const int Size = 4 + 8 + 8 + 8 + 4;
 
+    private readonly IStorageFiles _files;
+
     public HardStateStore(string directory)
+        : this(directory, DiskFiles.Instance)
     {
-        Directory.CreateDirectory(directory);
+    }
+
+    internal HardStateStore(string directory, IStorageFiles files)
+    {
+        _files = files;
+        files.CreateDirectory(directory);
         FilePath = Path.Combine(Path.GetFullPath(directory), FileName);
     }
+
+    internal IStorageFiles Files => _files;
 
     public string FilePath { get; }
 
     /// <summary>The saved state, or all zeros when nothing was ever saved.</summary>
     public HardState Load()
     {
-        if (!File.Exists(FilePath))
+        if (!_files.Exists(FilePath))
         {
             return default;
         }
 
-        byte[] bytes = File.ReadAllBytes(FilePath);
+        byte[] bytes = _files.ReadAllBytes(FilePath);
         if (bytes.Length != Size)
         {
             throw StorageErrors.Corrupt(FilePath, $"expected {Size} bytes, found {bytes.Length}");
@@ -60,6 +70,6 @@ public sealed class HardStateStore
         BinaryPrimitives.WriteUInt64LittleEndian(bytes[12..], state.Vote);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes[20..], state.Commit);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes[(Size - 4)..], Crc32C.Compute(bytes[..(Size - 4)]));
-        AtomicFile.Write(FilePath, bytes);
+        AtomicFile.Write(_files, FilePath, bytes);
     }
 }

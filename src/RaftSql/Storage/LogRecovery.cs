@@ -10,10 +10,10 @@ namespace RaftSql.Storage;
 /// </summary>
 internal static class LogRecovery
 {
-    public static List<Segment> OpenSegments(string directory, CompactionPoint point, SyncedMark mark, ILogger logger)
+    public static List<Segment> OpenSegments(IStorageFiles files, string directory, CompactionPoint point, SyncedMark mark, ILogger logger)
     {
         var found = new List<(ulong FirstIndex, string Path)>();
-        foreach (string path in Directory.EnumerateFiles(directory))
+        foreach (string path in files.EnumerateFiles(directory))
         {
             if (Segment.TryParseFileName(Path.GetFileName(path), out ulong firstIndex))
             {
@@ -34,7 +34,7 @@ internal static class LogRecovery
             ulong term = 0;
             for (int i = 0; i < found.Count; i++)
             {
-                var segment = Segment.OpenExisting(found[i].Path, found[i].FirstIndex);
+                var segment = Segment.OpenExisting(files, found[i].Path, found[i].FirstIndex);
                 segments.Add(segment);
                 if (i > 0 && segment.FirstIndex != segments[i - 1].LastIndex + 1)
                 {
@@ -95,7 +95,7 @@ internal static class LogRecovery
             }
 
             segments[0].TruncateFrom(point.Index + 1);
-            RandomAccess.FlushToDisk(segments[0].Handle);
+            segments[0].File.Sync();
             segments[0].Dirty = false;
             StorageLog.StaleEntriesDiscarded(logger, point.Index);
         }

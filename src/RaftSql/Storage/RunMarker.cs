@@ -9,22 +9,22 @@ internal static class RunMarker
     public const string FileName = "running";
 
     /// <summary>Creates the marker durably; true when it was there already (the last run crashed).</summary>
-    public static bool Begin(string directory)
+    public static bool Begin(IStorageFiles files, string directory)
     {
         var path = Path.Combine(directory, FileName);
-        if (File.Exists(path))
+        if (files.Exists(path))
         {
             return true;
         }
-        using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        using (IStorageFile file = files.Open(path, FileMode.CreateNew))
         {
-            file.Flush(flushToDisk: true);
+            file.Sync();
         }
-        AtomicFile.FsyncDirectory(directory);
+        files.SyncDirectory(directory);
         return false;
     }
 
     /// <summary>A clean stop, once the commit index is saved and covers what the node may have served (see
     /// RaftLogStore.UnconfirmedReadFloor). Losing the deletion only costs a cautious next start.</summary>
-    public static void End(string directory) => File.Delete(Path.Combine(directory, FileName));
+    public static void End(IStorageFiles files, string directory) => files.Delete(Path.Combine(directory, FileName));
 }

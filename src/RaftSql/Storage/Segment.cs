@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.Win32.SafeHandles;
 
 namespace RaftSql.Storage;
 
@@ -15,18 +14,21 @@ internal sealed class Segment : IDisposable
     private readonly List<long> _offsets = [];
     private readonly List<ulong> _terms = [];
 
-    private Segment(string path, ulong firstIndex, SafeFileHandle handle)
+    private readonly IStorageFiles _files;
+
+    private Segment(IStorageFiles files, string path, ulong firstIndex, IStorageFile file)
     {
+        _files = files;
         FilePath = path;
         FirstIndex = firstIndex;
-        Handle = handle;
+        File = file;
     }
 
     public string FilePath { get; }
 
     public ulong FirstIndex { get; }
 
-    public SafeFileHandle Handle { get; }
+    public IStorageFile File { get; }
 
     /// <summary>Bytes of valid records; the file has exactly this length once recovery is done.</summary>
     public long Length { get; private set; }
@@ -39,15 +41,15 @@ internal sealed class Segment : IDisposable
     /// <summary>Written since the last fsync.</summary>
     public bool Dirty { get; set; }
 
-    public static Segment Create(string directory, ulong firstIndex)
+    public static Segment Create(IStorageFiles files, string directory, ulong firstIndex)
     {
         string path = PathFor(directory, firstIndex);
-        return new Segment(path, firstIndex, OpenHandle(path, FileMode.Create));
+        return new Segment(files, path, firstIndex, files.Open(path, FileMode.Create));
     }
 
     public static string PathFor(string directory, ulong firstIndex) => Path.Combine(directory, FileNameFor(firstIndex));
 
-    public static Segment OpenExisting(string path, ulong firstIndex) => new(path, firstIndex, OpenHandle(path, FileMode.Open));
+    public static Segment OpenExisting(IStorageFiles files, string path, ulong firstIndex) => new(files, path, firstIndex, files.Open(path, FileMode.Open));
 
     public static bool TryParseFileName(string fileName, out ulong firstIndex)
     {
@@ -84,7 +86,7 @@ internal sealed class Segment : IDisposable
     {
         int position = Position(index);
         long offset = _offsets[position];
-        RandomAccess.SetLength(Handle, offset);
+        File.SetLength(offset);
         _offsets.RemoveRange(position, Count - position);
         _terms.RemoveRange(position, _terms.Count - position);
         Length = offset;
@@ -94,23 +96,20 @@ internal sealed class Segment : IDisposable
     /// <summary>Cuts a damaged tail found by recovery (no index entries point there).</summary>
     public void TruncateTail(long offset)
     {
-        RandomAccess.SetLength(Handle, offset);
-        RandomAccess.FlushToDisk(Handle);
+        File.SetLength(offset);
+        File.Sync();
     }
 
     public void Delete()
     {
-        Handle.Dispose();
-        File.Delete(FilePath);
+        File.Dispose();
+        _files.Delete(FilePath);
     }
 
-    public void Dispose() => Handle.Dispose();
+    public void Dispose() => File.Dispose();
 
     private static string FileNameFor(ulong firstIndex) =>
         firstIndex.ToString("D" + NameDigits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) + Extension;
-
-    private static SafeFileHandle OpenHandle(string path, FileMode mode) =>
-        File.OpenHandle(path, mode, FileAccess.ReadWrite, FileShare.Read);
 
     private int Position(ulong index)
     {

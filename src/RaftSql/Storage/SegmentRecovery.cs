@@ -21,13 +21,13 @@ internal static class SegmentRecovery
     /// </summary>
     public static ulong Scan(Segment segment, ulong previousTerm, bool isLastSegment, long syncedLength, ILogger logger)
     {
-        long fileLength = RandomAccess.GetLength(segment.Handle);
+        long fileLength = segment.File.Length;
         if (fileLength < syncedLength)
         {
             throw StorageErrors.Corrupt(segment.FilePath, fileLength, $"the file ends here but {syncedLength} bytes of it were synced");
         }
 
-        var window = new FileWindow(segment.Handle, fileLength);
+        var window = new FileWindow(segment.File, fileLength);
         long offset = 0;
         ulong term = previousTerm;
         while (offset < fileLength)

@@ -24,6 +24,7 @@ public sealed class SegmentedLog : IDisposable
     private const int WriteChunkBytes = 1 << 20;
 
     private readonly object _gate = new();
+    private readonly IStorageFiles _files;
     private readonly List<Segment> _segments; // ascending by first index; the last one is the active segment
     private readonly string _pointPath;
     private readonly SyncedMark _synced;
@@ -36,9 +37,10 @@ public sealed class SegmentedLog : IDisposable
     private bool _disposed;
     private int _writerActive;
 
-    private SegmentedLog(string directory, List<Segment> segments, SyncedMark synced, CompactionPoint point, ulong lastIndex,
+    private SegmentedLog(IStorageFiles files, string directory, List<Segment> segments, SyncedMark synced, CompactionPoint point, ulong lastIndex,
         long segmentBytes, ILogger logger)
     {
+        _files = files;
         DirectoryPath = directory;
         _segments = segments;
         _synced = synced;
@@ -88,7 +90,11 @@ public sealed class SegmentedLog : IDisposable
 
     /// <summary>Opens (creating if needed) the log in <paramref name="directory"/>, repairing a torn tail.</summary>
     /// <exception cref="RaftSqlException">CorruptLog when the files are damaged beyond a torn tail.</exception>
-    public static SegmentedLog Open(string directory, SegmentedLogOptions? options = null, ILogger? logger = null)
+    public static SegmentedLog Open(string directory, SegmentedLogOptions? options = null, ILogger? logger = null) =>
+        Open(DiskFiles.Instance, directory, options, logger);
+
+    /// <summary>As <see cref="Open(string, SegmentedLogOptions?, ILogger?)"/>, on the given files (a simulated disk in tests).</summary>
+    internal static SegmentedLog Open(IStorageFiles files, string directory, SegmentedLogOptions? options = null, ILogger? logger = null)
     {
         options ??= new SegmentedLogOptions();
         if (options.SegmentBytes is < RecordFormat.HeaderSize or > SegmentedLogOptions.MaxSegmentBytes)
@@ -98,14 +104,14 @@ public sealed class SegmentedLog : IDisposable
         }
         logger ??= NullLogger.Instance;
         directory = Path.GetFullPath(directory);
-        Directory.CreateDirectory(directory);
+        files.CreateDirectory(directory);
 
-        CompactionPoint point = CompactionPointFile.Load(Path.Combine(directory, CompactionPointFile.FileName));
-        var synced = SyncedMark.Open(directory);
+        CompactionPoint point = CompactionPointFile.Load(files, Path.Combine(directory, CompactionPointFile.FileName));
+        var synced = SyncedMark.Open(files, directory);
         List<Segment> segments;
         try
         {
-            segments = LogRecovery.OpenSegments(directory, point, synced, logger);
+            segments = LogRecovery.OpenSegments(files, directory, point, synced, logger);
         }
         catch
         {
@@ -114,7 +120,17 @@ public sealed class SegmentedLog : IDisposable
         }
 
         ulong lastIndex = segments.Count > 0 ? Math.Max(point.Index, segments[^1].LastIndex) : point.Index;
-        var log = new SegmentedLog(directory, segments, synced, point, lastIndex, options.SegmentBytes, logger);
+        var log = new SegmentedLog(files, directory, segments, synced, point, lastIndex, options.SegmentBytes, logger);
+        try
+        {
+            log.MakeRecoveredDurable();
+        }
+        catch
+        {
+            log.Dispose();
+            throw;
+        }
+
         StorageLog.Opened(logger, directory, point.Index + 1, lastIndex, segments.Count);
         return log;
     }
@@ -236,12 +252,12 @@ public sealed class SegmentedLog : IDisposable
         {
             foreach (Segment segment in dirty)
             {
-                RandomAccess.FlushToDisk(segment.Handle);
+                segment.File.Sync();
             }
 
             if (directoryDirty)
             {
-                AtomicFile.FsyncDirectory(DirectoryPath);
+                _files.SyncDirectory(DirectoryPath);
             }
 
             _synced.Record(reached);
@@ -270,7 +286,7 @@ public sealed class SegmentedLog : IDisposable
             RunIo(() =>
             {
                 // The point is durable before any segment goes, so a crash in between only leaves extra files.
-                CompactionPointFile.Save(_pointPath, point);
+                CompactionPointFile.Save(_files, _pointPath, point);
                 _point = point;
                 int deleted = 0;
                 while (_segments.Count > 1 && _segments[0].LastIndex <= point.Index)
@@ -304,9 +320,11 @@ public sealed class SegmentedLog : IDisposable
             RunIo(() =>
             {
                 // Point first, then segments newest first: whatever a crash leaves behind is a prefix of the old
-                // log, which reopening reconciles with the point (see LogRecovery).
+                // log, which reopening reconciles with the point (see LogRecovery). The mark is forgotten only
+                // once the point is durable: a crash before leaves the old log, whose synced records it must
+                // keep vouching for (without it damage there would pass for a torn tail and be cut).
+                CompactionPointFile.Save(_files, _pointPath, point);
                 _synced.Clear();
-                CompactionPointFile.Save(_pointPath, point);
                 _point = point;
                 for (int i = _segments.Count - 1; i >= 0; i--)
                 {
@@ -315,7 +333,7 @@ public sealed class SegmentedLog : IDisposable
 
                 _segments.Clear();
                 _lastIndex = snapshotIndex;
-                AtomicFile.FsyncDirectory(DirectoryPath);
+                _files.SyncDirectory(DirectoryPath);
                 _directoryDirty = false;
             });
         }
@@ -412,7 +430,7 @@ public sealed class SegmentedLog : IDisposable
         // segment cut while a deleted one comes back after it (a gap, which recovery reports as corruption).
         if (deleted)
         {
-            AtomicFile.FsyncDirectory(DirectoryPath);
+            _files.SyncDirectory(DirectoryPath);
             DurabilityStep?.Invoke("directory");
         }
 
@@ -420,7 +438,7 @@ public sealed class SegmentedLog : IDisposable
         {
             Segment segment = _segments[^1];
             segment.TruncateFrom(index);
-            RandomAccess.FlushToDisk(segment.Handle);
+            segment.File.Sync();
             DurabilityStep?.Invoke("segment");
             segment.Dirty = false;
             _synced.Record(ActivePoint()); // what is left of it was just made durable, and nothing after it exists
@@ -458,7 +476,7 @@ public sealed class SegmentedLog : IDisposable
                     position += size;
                 }
 
-                RandomAccess.Write(segment.Handle, buffer.AsSpan(0, bytes), segment.Length);
+                segment.File.Write(buffer.AsSpan(0, bytes), segment.Length);
             }
             finally
             {
@@ -476,6 +494,22 @@ public sealed class SegmentedLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// A killed process's unsynced writes outlive it in the page cache, where recovery finds them intact; from now on
+    /// the log serves them as its own (a leader may count them as replicated here), so they are made durable first,
+    /// with the directory entries of their files, and the mark vouches for them. Three fsyncs per open.
+    /// </summary>
+    private void MakeRecoveredDurable()
+    {
+        if (_segments.Count > 0)
+        {
+            _segments[^1].File.Sync();
+        }
+
+        _files.SyncDirectory(DirectoryPath);
+        _synced.RecordDurably(ActivePoint());
+    }
+
     private SyncedPoint ActivePoint() => _segments.Count > 0 ? new(_segments[^1].FirstIndex, _segments[^1].Length) : default;
 
     private Segment ActiveSegmentFor(ulong index, int recordSize)
@@ -490,11 +524,11 @@ public sealed class SegmentedLog : IDisposable
 
             // The full segment is made durable before its successor exists, so recovery never finds a torn
             // segment in the middle of the log after a crash.
-            RandomAccess.FlushToDisk(active.Handle);
+            active.File.Sync();
             active.Dirty = false;
         }
 
-        Segment segment = Segment.Create(DirectoryPath, index);
+        Segment segment = Segment.Create(_files, DirectoryPath, index);
         _segments.Add(segment);
         _directoryDirty = true;
         return segment;
@@ -507,7 +541,7 @@ public sealed class SegmentedLog : IDisposable
         int read = 0;
         while (read < buffer.Length)
         {
-            int n = RandomAccess.Read(segment.Handle, buffer.AsSpan(read), fileOffset + read);
+            int n = segment.File.Read(buffer.AsSpan(read), fileOffset + read);
             if (n == 0)
             {
                 throw StorageErrors.Corrupt(segment.FilePath, fileOffset + read, "file is shorter than its index says");

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Microsoft.Win32.SafeHandles;
 
 namespace RaftSql.Storage;
 
@@ -20,11 +19,11 @@ internal sealed class SyncedMark : IDisposable
     private const uint Magic = 0x4D535352; // "RSSM"
     private const int Size = 4 + 8 + 8 + 4;
 
-    private readonly SafeFileHandle _handle;
+    private readonly IStorageFile _file;
 
-    private SyncedMark(SafeFileHandle handle, SyncedPoint current)
+    private SyncedMark(IStorageFile file, SyncedPoint current)
     {
-        _handle = handle;
+        _file = file;
         Current = current;
     }
 
@@ -32,18 +31,18 @@ internal sealed class SyncedMark : IDisposable
     public SyncedPoint Current { get; private set; }
 
     /// <summary>Opens (creating if needed) the mark; a missing or damaged one reads as unknown, which only makes recovery more lenient.</summary>
-    public static SyncedMark Open(string directory)
+    public static SyncedMark Open(IStorageFiles files, string directory)
     {
-        SafeFileHandle handle = File.OpenHandle(Path.Combine(directory, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        IStorageFile file = files.Open(Path.Combine(directory, FileName), FileMode.OpenOrCreate);
         try
         {
             Span<byte> bytes = stackalloc byte[Size];
-            int read = RandomAccess.Read(handle, bytes, 0);
-            return new SyncedMark(handle, read == Size ? Decode(bytes) : default);
+            int read = file.Read(bytes, 0);
+            return new SyncedMark(file, read == Size ? Decode(bytes) : default);
         }
         catch
         {
-            handle.Dispose();
+            file.Dispose();
             throw;
         }
     }
@@ -57,17 +56,24 @@ internal sealed class SyncedMark : IDisposable
         }
     }
 
+    /// <summary>Records <paramref name="point"/> and makes the mark durable (on open, not per batch).</summary>
+    public void RecordDurably(SyncedPoint point)
+    {
+        Write(point);
+        _file.Sync();
+    }
+
     /// <summary>Durably forgets the point; call before truncating or deleting records it may cover.</summary>
     public void Clear()
     {
         if (Current != default)
         {
             Write(default);
-            RandomAccess.FlushToDisk(_handle);
+            _file.Sync();
         }
     }
 
-    public void Dispose() => _handle.Dispose();
+    public void Dispose() => _file.Dispose();
 
     private void Write(SyncedPoint point)
     {
@@ -76,7 +82,7 @@ internal sealed class SyncedMark : IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(bytes[4..], point.Segment);
         BinaryPrimitives.WriteInt64LittleEndian(bytes[12..], point.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes[(Size - 4)..], Crc32C.Compute(bytes[..(Size - 4)]));
-        RandomAccess.Write(_handle, bytes, 0);
+        _file.Write(bytes, 0);
         Current = point;
     }
 

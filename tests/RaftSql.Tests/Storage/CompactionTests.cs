@@ -173,7 +173,7 @@ public class CompactionTests
             AppendAndSync(log, Records(1, 10, term: 1));
         }
 
-        CompactionPointFile.Save(dir.File(CompactionPointFile.FileName), point);
+        CompactionPointFile.Save(DiskFiles.Instance, dir.File(CompactionPointFile.FileName), point);
     }
 
     private static void AssertCompacted(SegmentedLog log, LogRecord[] records)
