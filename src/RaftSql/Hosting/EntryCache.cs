@@ -13,7 +13,7 @@ internal sealed class EntryCache(long maxBytes)
 {
     private readonly object _gate = new();
     private readonly List<Entry> _entries = [];
-    private int _head; // entries before it were evicted
+    private int _head; // entries before it were evicted (their slots hold null until the list is compacted)
     private long _bytes;
 
     private int Count => _entries.Count - _head;
@@ -36,7 +36,10 @@ internal sealed class EntryCache(long maxBytes)
                 _bytes += SizeOf(entry);
             }
             while (_bytes > maxBytes && Count > 0)
-                _bytes -= SizeOf(_entries[_head++]);
+            {
+                _bytes -= SizeOf(_entries[_head]);
+                _entries[_head++] = null!; // evicted: its payload must not stay reachable from here
+            }
             if (_head > 1024 && _head > _entries.Count / 2)
             {
                 _entries.RemoveRange(0, _head);

@@ -60,4 +60,27 @@ public class EntryCacheTests
         cache.Clear();
         Assert.False(cache.TryRead(10, 11, long.MaxValue, out _));
     }
+
+    [Fact]
+    public void Evicted_entries_are_not_kept_alive()
+    {
+        var cache = new EntryCache(2 * RecordFormat.EncodedSize(1 << 20));
+        var first = AddBig(cache, 1);
+        for (ulong i = 2; i <= 10; i++)
+            AddBig(cache, i);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(first.IsAlive, "an evicted 1 MiB entry is still reachable from the cache");
+        Assert.True(cache.TryRead(9, 11, long.MaxValue, out var kept));
+        Assert.Equal(2, kept.Count);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference AddBig(EntryCache cache, ulong index)
+    {
+        var payload = new byte[1 << 20];
+        cache.Append([new Entry(1, index, EntryType.Normal, payload)]);
+        return new WeakReference(payload);
+    }
 }
