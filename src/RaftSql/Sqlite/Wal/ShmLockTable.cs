@@ -23,10 +23,6 @@ internal readonly record struct ReadSnapshot(long Cuts, uint Salt1, uint MaxFram
 /// The eight WAL-index lock slots (xShmLock) for one database, with the semantics of the unix VFS:
 /// any number of shared holders or one exclusive holder per slot; a conflict answers SQLITE_BUSY at
 /// once and never blocks (SQLite retries on its own terms). Only engine code may wait, via <see cref="Wait"/>.
-/// Every read transaction takes and drops a read slot, from many threads at once, so a slot is one word
-/// changed by compare-and-swap rather than a lock all readers queue on. A request for several slots takes
-/// them one by one and gives back what it took if one is refused: another client may see BUSY meanwhile,
-/// which SQLite handles like any other BUSY.
 /// </summary>
 internal sealed class ShmLockTable
 {
@@ -36,21 +32,27 @@ internal sealed class ShmLockTable
     public const int RecoverLock = 2;
     public static int ReadLock(int i) => 3 + i;
 
-    /// <summary>Per slot: the number of shared holders, or <see cref="Exclusive"/>.</summary>
-    private readonly int[] _state = new int[SlotCount];
+    private readonly object _gate = new();
+    private readonly int[] _sharedCount = new int[SlotCount];
     private readonly ShmClient?[] _exclusive = new ShmClient?[SlotCount];
-    private readonly object _waitGate = new();
-    private int _waiters;
-    private long _writeSessions;
 
-    private const int Exclusive = -1;
+    private long _writeSessions;
 
     /// <summary>Counts acquisitions of the write lock: a writer's frames belong to the session in which it
     /// wrote them, and a new session is a new transaction.</summary>
     public long WriteSessions => Interlocked.Read(ref _writeSessions);
 
     /// <summary>The client holding the write lock, if any.</summary>
-    public ShmClient? WriteHolder => Volatile.Read(ref _exclusive[WriteLock]);
+    public ShmClient? WriteHolder
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _exclusive[WriteLock];
+            }
+        }
+    }
 
     public int Apply(ShmClient client, int offset, int count, int flags)
     {
@@ -58,52 +60,24 @@ internal sealed class ShmLockTable
         {
             return SqliteApi.Error;
         }
-        if ((flags & SqliteApi.ShmUnlock) != 0)
+        var mask = ((1 << count) - 1) << offset;
+        lock (_gate)
         {
-            var freed = false;
-            for (var slot = offset; slot < offset + count; slot++)
+            if ((flags & SqliteApi.ShmUnlock) != 0)
             {
-                freed |= ReleaseSlot(client, slot);
+                Release(client, mask);
             }
-            if (freed)
+            else
             {
-                WakeWaiters();
-            }
-            return SqliteApi.Ok;
-        }
-        var exclusive = (flags & SqliteApi.ShmExclusive) != 0;
-        var heldShared = client.SharedMask;
-        var heldExclusive = client.ExclusiveMask;
-        for (var slot = offset; slot < offset + count; slot++)
-        {
-            if (!TryAcquireSlot(client, slot, exclusive))
-            {
-                // All or nothing: give back what this request took, and only that: a slot the client held before
-                // stays held as it was (an upgrade to exclusive goes back to the shared hold it came from).
-                var changed = false;
-                for (var taken = offset; taken < slot; taken++)
+                var exclusive = (flags & SqliteApi.ShmExclusive) != 0;
+                if (!CanAcquire(client, mask, exclusive))
                 {
-                    var bit = 1 << taken;
-                    if ((heldExclusive & bit) != 0 || (!exclusive && (heldShared & bit) != 0))
-                    {
-                        continue;
-                    }
-                    changed = true;
-                    if ((heldShared & bit) != 0)
-                    {
-                        Downgrade(client, taken);
-                    }
-                    else
-                    {
-                        ReleaseSlot(client, taken);
-                    }
+                    return SqliteApi.Busy;
                 }
-                if (changed)
-                {
-                    WakeWaiters();
-                }
-                return SqliteApi.Busy;
+                Acquire(client, mask, exclusive);
+                return SqliteApi.Ok;
             }
+            Monitor.PulseAll(_gate);
         }
         return SqliteApi.Ok;
     }
@@ -117,33 +91,21 @@ internal sealed class ShmLockTable
     /// <summary>Waits (engine threads only) until the locks are granted or the deadline passes.</summary>
     public bool Wait(ShmClient client, int offset, int count, bool exclusive, TimeSpan timeout)
     {
-        if (TryAcquire(client, offset, count, exclusive))
-        {
-            return true;
-        }
+        var mask = ((1 << count) - 1) << offset;
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        lock (_waitGate)
+        lock (_gate)
         {
-            // Counted before the next try: a release after that try sees the count and pulses (under the gate,
-            // so not before this thread waits).
-            Interlocked.Increment(ref _waiters);
-            try
+            while (!CanAcquire(client, mask, exclusive))
             {
-                while (!TryAcquire(client, offset, count, exclusive))
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0)
                 {
-                    var left = deadline - Environment.TickCount64;
-                    if (left <= 0)
-                    {
-                        return false;
-                    }
-                    Monitor.Wait(_waitGate, (int)Math.Min(left, 50));
+                    return false;
                 }
-                return true;
+                Monitor.Wait(_gate, (int)Math.Min(left, 50));
             }
-            finally
-            {
-                Interlocked.Decrement(ref _waiters);
-            }
+            Acquire(client, mask, exclusive);
+            return true;
         }
     }
 
@@ -163,89 +125,76 @@ internal sealed class ShmLockTable
         }
     }
 
-    /// <summary>Takes one slot; a slot the client holds already in a sufficient mode is granted as it is.
-    /// The client's masks are its own: one connection (or the engine under its own lock) uses it at a time.</summary>
-    private bool TryAcquireSlot(ShmClient client, int slot, bool exclusive)
+    private bool CanAcquire(ShmClient client, int mask, bool exclusive)
     {
-        var bit = 1 << slot;
-        if ((client.ExclusiveMask & bit) != 0)
+        for (var slot = 0; slot < SlotCount; slot++)
         {
-            return true;
-        }
-        var holdsShared = (client.SharedMask & bit) != 0;
-        if (!exclusive)
-        {
-            if (holdsShared)
+            var bit = 1 << slot;
+            if ((mask & bit) == 0)
             {
-                return true;
+                continue;
             }
-            while (true)
+            var owner = _exclusive[slot];
+            if (owner != null && owner != client)
             {
-                var current = Volatile.Read(ref _state[slot]);
-                if (current == Exclusive)
+                return false;
+            }
+            if (exclusive)
+            {
+                var othersShared = _sharedCount[slot] - ((client.SharedMask & bit) != 0 ? 1 : 0);
+                if (othersShared > 0)
                 {
                     return false;
                 }
-                if (Interlocked.CompareExchange(ref _state[slot], current + 1, current) == current)
-                {
-                    client.SharedMask |= bit;
-                    return true;
-                }
             }
         }
-        // Exclusive: no other holder at all; the client's own shared hold (if any) becomes exclusive.
-        var alone = holdsShared ? 1 : 0;
-        if (Interlocked.CompareExchange(ref _state[slot], Exclusive, alone) != alone)
-        {
-            return false;
-        }
-        if (slot == WriteLock)
-        {
-            Interlocked.Increment(ref _writeSessions);
-        }
-        Volatile.Write(ref _exclusive[slot], client);
-        client.SharedMask &= ~bit;
-        client.ExclusiveMask |= bit;
         return true;
     }
 
-    /// <summary>Drops the client's hold on one slot; true when that left the slot free (only then can a waiter go on).</summary>
-    private bool ReleaseSlot(ShmClient client, int slot)
+    private void Acquire(ShmClient client, int mask, bool exclusive)
     {
-        var bit = 1 << slot;
-        if ((client.ExclusiveMask & bit) != 0)
+        for (var slot = 0; slot < SlotCount; slot++)
         {
-            client.ExclusiveMask &= ~bit;
-            Volatile.Write(ref _exclusive[slot], null);
-            Interlocked.Exchange(ref _state[slot], 0);
-            return true;
-        }
-        if ((client.SharedMask & bit) != 0)
-        {
-            client.SharedMask &= ~bit;
-            return Interlocked.Decrement(ref _state[slot]) == 0;
-        }
-        return false;
-    }
-
-    /// <summary>Turns the client's exclusive hold back into the shared one it was upgraded from. No other client can
-    /// change a slot held exclusive, so the state can be set outright.</summary>
-    private void Downgrade(ShmClient client, int slot)
-    {
-        var bit = 1 << slot;
-        client.ExclusiveMask &= ~bit;
-        client.SharedMask |= bit;
-        Volatile.Write(ref _exclusive[slot], null);
-        Interlocked.Exchange(ref _state[slot], 1);
-    }
-
-    private void WakeWaiters()
-    {
-        if (Volatile.Read(ref _waiters) > 0)
-        {
-            lock (_waitGate)
+            var bit = 1 << slot;
+            if ((mask & bit) == 0)
             {
-                Monitor.PulseAll(_waitGate);
+                continue;
+            }
+            if (exclusive)
+            {
+                if (slot == WriteLock && _exclusive[slot] != client)
+                {
+                    Interlocked.Increment(ref _writeSessions);
+                }
+                _exclusive[slot] = client;
+                client.ExclusiveMask |= bit;
+            }
+            else if ((client.SharedMask & bit) == 0 && (client.ExclusiveMask & bit) == 0)
+            {
+                _sharedCount[slot]++;
+                client.SharedMask |= bit;
+            }
+        }
+    }
+
+    private void Release(ShmClient client, int mask)
+    {
+        for (var slot = 0; slot < SlotCount; slot++)
+        {
+            var bit = 1 << slot;
+            if ((mask & bit) == 0)
+            {
+                continue;
+            }
+            if ((client.SharedMask & bit) != 0)
+            {
+                _sharedCount[slot]--;
+                client.SharedMask &= ~bit;
+            }
+            if ((client.ExclusiveMask & bit) != 0)
+            {
+                _exclusive[slot] = null;
+                client.ExclusiveMask &= ~bit;
             }
         }
     }
