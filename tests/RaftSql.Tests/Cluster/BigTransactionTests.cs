@@ -75,12 +75,7 @@ public sealed class BigTransactionTests(ITestOutputHelper output)
 
     private async Task LeaderLostMidwayAsync(LocalCluster cluster)
     {
-        var leader = await LeaderAsync(cluster);
-        await leader.ExecuteAsync(Db, "CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, v BLOB)");
-        for (var i = 0; i < 10; i++)
-            await leader.ExecuteAsync(Db, "INSERT INTO t (tag, v) VALUES ('before', randomblob(100))");
-        await SettleAsync(cluster);
-        var committedBefore = leader.Services.Host.Status.Commit;
+        var (leader, committedBefore) = await SmallRowsFirstAsync(cluster);
 
         // About 80 MiB of pages, some 80 chunk entries: more than the leader may have proposed and not yet
         // committed (64 MiB today), so its final entry cannot be proposed before most chunks are committed.
@@ -164,14 +159,20 @@ public sealed class BigTransactionTests(ITestOutputHelper output)
         await WithEventsOnFailureAsync(cluster, () => AbandonedMidwayAsync(cluster));
     }
 
-    private async Task AbandonedMidwayAsync(LocalCluster cluster)
+    /// <summary>Table t with ten small 'before' rows on every node; returns the leader and its commit index then.</summary>
+    private async Task<(Node Leader, ulong CommittedBefore)> SmallRowsFirstAsync(LocalCluster cluster)
     {
         var leader = await LeaderAsync(cluster);
         await leader.ExecuteAsync(Db, "CREATE TABLE t (id INTEGER PRIMARY KEY, tag TEXT NOT NULL, v BLOB)");
         for (var i = 0; i < 10; i++)
             await leader.ExecuteAsync(Db, "INSERT INTO t (tag, v) VALUES ('before', randomblob(100))");
         await SettleAsync(cluster);
-        var committedBefore = leader.Services.Host.Status.Commit;
+        return (leader, leader.Services.Host.Status.Commit);
+    }
+
+    private async Task AbandonedMidwayAsync(LocalCluster cluster)
+    {
+        var (leader, committedBefore) = await SmallRowsFirstAsync(cluster);
 
         // About 8 MiB of pages, some 8 chunk entries: the writer fails at the fourth, once the first is committed (so
         // at least that one reaches the log; later ones may be dropped as the commit fails). The leader applies the
