@@ -212,11 +212,20 @@ public sealed class RaftSqlCommand : DbCommand
             TransactionId = transaction?.Id ?? 0,
             AllowWrite = true,
         };
-        if (Parameters.Items.Any(p => p.ParameterName.Length == 0))
-            query.Sql = ParameterNames.NumberAnonymous(_commandText);
-        HashSet<string>? namesInSql = null;
-        foreach (RaftSqlParameter parameter in Parameters.Items)
+        // Index loops: a foreach over the interface would allocate an enumerator on every read.
+        IReadOnlyList<RaftSqlParameter> items = Parameters.Items;
+        for (int i = 0; i < items.Count; i++)
         {
+            if (items[i].ParameterName.Length == 0)
+            {
+                query.Sql = ParameterNames.NumberAnonymous(_commandText);
+                break;
+            }
+        }
+        HashSet<string>? namesInSql = null;
+        for (int i = 0; i < items.Count; i++)
+        {
+            RaftSqlParameter parameter = items[i];
             string name = parameter.ParameterName;
             if (name.Length > 0 && name[0] is not ('@' or ':' or '$' or '?'))
                 name = ParameterNames.Resolve(name, namesInSql ??= ParameterNames.Scan(_commandText));

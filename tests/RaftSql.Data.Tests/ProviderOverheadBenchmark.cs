@@ -17,6 +17,7 @@ public sealed class ProviderOverheadBenchmark(ITestOutputHelper output)
     private const int Reads = 20_000;
     private const int Warmup = 100_000;
     private const int Writes = 300;
+    private const int ManyReaders = 16;
 
     [Fact]
     public async Task Point_reads_and_write_overhead()
@@ -45,6 +46,7 @@ public sealed class ProviderOverheadBenchmark(ITestOutputHelper output)
             using var plainRead = plain.CreateCommand();
             plainRead.CommandText = "SELECT v FROM kv WHERE k = @k";
             SqliteParameter plainKey = plainRead.Parameters.Add("@k", SqliteType.Integer);
+            plainRead.Prepare();
             using var raftRead = connection.CreateCommand();
             raftRead.CommandText = "SELECT v FROM kv WHERE k = @k";
             RaftSqlParameter raftKey = raftRead.Parameters.AddWithValue("@k", 0);
@@ -60,6 +62,37 @@ public sealed class ProviderOverheadBenchmark(ITestOutputHelper output)
                 plainRate = Math.Max(plainRate, TimeReads(key => { plainKey.Value = key; return plainRead.ExecuteScalar(); }, Reads));
                 raftRate = Math.Max(raftRate, TimeReads(key => { raftKey.Value = key; return raftRead.ExecuteScalar(); }, Reads));
             }
+            // Bytes allocated per read: with many readers on few cores every gen-0 collection stops them all,
+            // so this, unlike a rate, does not depend on how loaded the machine is.
+            double plainBytes = AllocatedPerRead(key => { plainKey.Value = key; return plainRead.ExecuteScalar(); });
+            double raftBytes = AllocatedPerRead(key => { raftKey.Value = key; return raftRead.ExecuteScalar(); });
+            double raftAsyncBytes = AllocatedPerRead(key => { raftKey.Value = key; return raftRead.ExecuteScalarAsync().GetAwaiter().GetResult(); });
+
+            // Many readers, each with its own connection, on the machine's few cores: the figure the bench's
+            // read_qps_16 reports, here without the cluster's other phases around it.
+            double plainMany = 0, raftMany = 0;
+            for (int round = 0; round < 2; round++)
+            {
+                plainMany = Math.Max(plainMany, await ManyReadersAsync(() =>
+                {
+                    var c = new SqliteConnection($"Data Source={plainPath};Pooling=False");
+                    c.Open();
+                    var command = c.CreateCommand();
+                    command.CommandText = "SELECT v FROM kv WHERE k = @k";
+                    SqliteParameter k = command.Parameters.Add("@k", SqliteType.Integer);
+                    command.Prepare();
+                    return (key => { k.Value = key; return Task.FromResult(command.ExecuteScalar()); }, c);
+                }));
+                raftMany = Math.Max(raftMany, await ManyReadersAsync(() =>
+                {
+                    RaftSqlConnection c = node.CreateConnection("bench.db");
+                    c.Open();
+                    RaftSqlCommand command = c.CreateCommand();
+                    command.CommandText = "SELECT v FROM kv WHERE k = @k";
+                    RaftSqlParameter k = command.Parameters.AddWithValue("@k", 0L);
+                    return (key => { k.Value = key; return command.ExecuteScalarAsync(); }, c);
+                }));
+            }
 
             using var raftWrite = connection.CreateCommand();
             raftWrite.CommandText = "UPDATE kv SET v = @v WHERE k = 1";
@@ -74,6 +107,8 @@ public sealed class ProviderOverheadBenchmark(ITestOutputHelper output)
             }
 
             output.WriteLine($"point reads: Microsoft.Data.Sqlite {plainRate:N0}/s, RaftSql.Data in-process {raftRate:N0}/s, ratio {raftRate / plainRate:0.00}");
+            output.WriteLine($"point reads, {ManyReaders} readers: Microsoft.Data.Sqlite {plainMany:N0}/s, RaftSql.Data in-process {raftMany:N0}/s, ratio {raftMany / plainMany:0.00}");
+            output.WriteLine($"allocated per point read: Microsoft.Data.Sqlite {plainBytes:N0} B, RaftSql.Data {raftBytes:N0} B (async {raftAsyncBytes:N0} B)");
             output.WriteLine($"writes: Node.ExecuteAsync {nodeMicros:N0} us, RaftSqlCommand {providerMicros:N0} us, provider overhead {providerMicros - nodeMicros:N0} us per write");
         }
         finally
@@ -95,6 +130,45 @@ public sealed class ProviderOverheadBenchmark(ITestOutputHelper output)
                 throw new InvalidOperationException($"Wrong answer for key {key}.");
         }
         return count / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Reads per second of <see cref="ManyReaders"/> loops at once, each on a thread and a connection of its own.</summary>
+    private static async Task<double> ManyReadersAsync(Func<(Func<long, Task<object?>> Read, IDisposable Connection)> open)
+    {
+        var readers = Enumerable.Range(0, ManyReaders).Select(_ => open()).ToArray();
+        try
+        {
+            long reads = 0;
+            var clock = Stopwatch.StartNew();
+            var duration = TimeSpan.FromSeconds(1);
+            Task[] loops = readers.Select((reader, r) => Task.Factory.StartNew(async () =>
+            {
+                long mine = 0;
+                while (clock.Elapsed < duration)
+                {
+                    long key = (mine * 7 + r) % Rows + 1;
+                    if (await reader.Read(key) is not string)
+                        throw new InvalidOperationException($"No row for key {key}.");
+                    mine++;
+                }
+                Interlocked.Add(ref reads, mine);
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToArray();
+            await Task.WhenAll(loops);
+            return reads / clock.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            foreach (var reader in readers)
+                reader.Connection.Dispose();
+        }
+    }
+
+    /// <summary>Bytes this thread allocates per read (the reads complete synchronously, on this thread).</summary>
+    private static double AllocatedPerRead(Func<long, object?> read)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        TimeReads(read, Reads);
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Reads;
     }
 
     /// <summary>Mean microseconds per write (after a few warm-up writes).</summary>

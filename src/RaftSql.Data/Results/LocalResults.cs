@@ -1,31 +1,30 @@
 using Microsoft.Data.Sqlite;
 using RaftSql.Data.Channels;
 using RaftSql.Data.Values;
-using RaftSql.Sqlite;
+using RaftSql.Gateway;
+using SQLitePCL;
 
 namespace RaftSql.Data.Results;
 
 /// <summary>
 /// Rows read straight from an in-process node's database file on one of its pooled read-only
-/// connections, which goes back to the pool when the reader is disposed.
+/// connections (through SQLite's own API, see <see cref="PreparedRead"/>), which goes back to the pool when
+/// the reader is disposed.
 /// </summary>
 internal sealed class LocalResults : IResultCursor
 {
     private readonly ILocalReads _reads;
     private readonly string _database;
     private readonly SqliteConnection _connection;
-    private readonly SqliteCommand _command;
-    private readonly SqliteDataReader _reader;
-    private bool _onRow;
+    private readonly PreparedRead _read;
     private bool _disposed;
 
-    private LocalResults(ILocalReads reads, string database, SqliteConnection connection, SqliteCommand command, SqliteDataReader reader)
+    private LocalResults(ILocalReads reads, string database, SqliteConnection connection, PreparedRead read)
     {
         _reads = reads;
         _database = database;
         _connection = connection;
-        _command = command;
-        _reader = reader;
+        _read = read;
     }
 
     /// <summary>Runs <paramref name="query"/> on a rented connection of <paramref name="reads"/>; returns once
@@ -51,14 +50,14 @@ internal sealed class LocalResults : IResultCursor
         try
         {
             // The node keeps prepared statements with its pooled connections: a repeated read skips the parser.
-            SqliteCommand command = Gateway.StatementCache.Get(connection, query.Sql);
-            Gateway.SqlValues.Rebind(command, query.Parameters);
-            return new LocalResults(reads, query.Database, connection, command, command.ExecuteReader());
+            PreparedRead read = StatementCache.GetRead(connection, query.Sql);
+            read.Start(query.Parameters);
+            return new LocalResults(reads, query.Database, connection, read);
         }
-        catch (SqliteException ex)
+        catch (ObjectDisposedException ex)
         {
             reads.Return(query.Database, connection);
-            throw ex.ToRaftSqlException();
+            throw Closed(ex);
         }
         catch
         {
@@ -67,43 +66,52 @@ internal sealed class LocalResults : IResultCursor
         }
     }
 
-    public int FieldCount => _reader.FieldCount;
+    public int FieldCount => _read.FieldCount;
 
-    public int RecordsAffected => _reader.RecordsAffected;
+    public int RecordsAffected => _read.RecordsAffected;
 
-    public bool OnRow => _onRow;
+    public bool OnRow => _read.OnRow;
 
-    public string GetName(int ordinal) => _reader.GetName(ordinal);
+    public string GetName(int ordinal) => _read.GetName(ordinal);
 
-    public string GetDeclaredType(int ordinal) => _reader.GetDataTypeName(ordinal);
+    public string GetDeclaredType(int ordinal) => _read.GetDeclaredType(ordinal);
 
-    public SqlValue GetValue(int ordinal)
+    public SqlValue GetValue(int ordinal) => _read.ColumnType(ordinal) switch
     {
-        if (_reader.IsDBNull(ordinal))
-            return SqlValue.Null;
-        Type type = _reader.GetFieldType(ordinal);
-        if (type == typeof(long))
-            return SqlValue.FromInteger(_reader.GetInt64(ordinal));
-        if (type == typeof(double))
-            return SqlValue.FromReal(_reader.GetDouble(ordinal));
-        if (type == typeof(string))
-            return SqlValue.FromText(_reader.GetString(ordinal));
-        return SqlValue.FromBlob(_reader.GetFieldValue<byte[]>(ordinal));
-    }
+        raw.SQLITE_INTEGER => SqlValue.FromInteger(_read.GetInt64(ordinal)),
+        raw.SQLITE_FLOAT => SqlValue.FromReal(_read.GetDouble(ordinal)),
+        raw.SQLITE_TEXT => SqlValue.FromText(_read.GetText(ordinal)),
+        raw.SQLITE_BLOB => SqlValue.FromBlob(_read.GetBlob(ordinal)),
+        _ => SqlValue.Null,
+    };
 
-    public ValueTask<bool> HasRowsAsync(CancellationToken cancellationToken) => ValueTask.FromResult(_reader.HasRows);
+    public ValueTask<bool> HasRowsAsync(CancellationToken cancellationToken) => ValueTask.FromResult(_read.HasRows);
 
     public ValueTask<bool> ReadAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_onRow = Step(_reader.Read));
+        try
+        {
+            return ValueTask.FromResult(_read.Read());
+        }
+        catch (ObjectDisposedException ex)
+        {
+            throw Closed(ex);
+        }
     }
 
     public async ValueTask<bool> NextResultAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        _onRow = false;
-        bool more = Step(_reader.NextResult);
+        bool more;
+        try
+        {
+            more = _read.NextResult();
+        }
+        catch (ObjectDisposedException ex)
+        {
+            throw Closed(ex);
+        }
         await _reads.WhenVisibleCommitted(_connection).WaitAsync(cancellationToken).ConfigureAwait(false);
         return more;
     }
@@ -113,21 +121,21 @@ internal sealed class LocalResults : IResultCursor
         if (!_disposed)
         {
             _disposed = true;
-            _reader.Dispose();
+            try
+            {
+                _read.End();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The node closed the connection under this reader (a snapshot install): nothing left to end.
+            }
             _reads.Return(_database, _connection);
         }
         return ValueTask.CompletedTask;
     }
 
-    private static bool Step(Func<bool> step)
-    {
-        try
-        {
-            return step();
-        }
-        catch (SqliteException ex)
-        {
-            throw ex.ToRaftSqlException();
-        }
-    }
+    /// <summary>The node closed the connection under this read (it is installing a snapshot that replaces the
+    /// files): a retryable Unavailable.</summary>
+    private static RaftSqlException Closed(ObjectDisposedException ex) =>
+        new(RaftSqlErrorCode.Unavailable, "The node closed its database files under this read (it is installing a snapshot); retry it.", ex);
 }

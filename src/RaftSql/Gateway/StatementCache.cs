@@ -11,6 +11,27 @@ internal static class StatementCache
 {
     private const int Capacity = 64;
     private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> Caches = [];
+    private static readonly ConditionalWeakTable<SqliteConnection, Dictionary<string, PreparedRead>> Reads = [];
+
+    /// <summary>A prepared read of <paramref name="sql"/> on <paramref name="connection"/>, run through SQLite's
+    /// own API (see <see cref="PreparedRead"/>).</summary>
+    public static PreparedRead GetRead(SqliteConnection connection, string sql)
+    {
+        var cache = Reads.GetOrCreateValue(connection);
+        if (cache.TryGetValue(sql, out var read))
+            return read;
+        if (cache.Count >= Capacity)
+        {
+            foreach (var old in cache.Keys.Take(Capacity / 2).ToList())
+            {
+                cache[old].Dispose();
+                cache.Remove(old);
+            }
+        }
+        read = PreparedRead.Prepare(connection, sql);
+        cache[sql] = read;
+        return read;
+    }
 
     /// <summary>A prepared command for <paramref name="sql"/> on <paramref name="connection"/> (one user at a time,
     /// as the connection itself).</summary>
@@ -41,6 +62,12 @@ internal static class StatementCache
             foreach (var command in cache.Values)
                 command.Dispose();
             Caches.Remove(connection);
+        }
+        if (Reads.TryGetValue(connection, out var reads))
+        {
+            foreach (var read in reads.Values)
+                read.Dispose();
+            Reads.Remove(connection);
         }
         connection.Dispose();
     }
