@@ -109,6 +109,10 @@ public sealed class ProviderOverheadBenchmark(ITestOutputHelper output)
             output.WriteLine($"point reads: Microsoft.Data.Sqlite {plainRate:N0}/s, RaftSql.Data in-process {raftRate:N0}/s, ratio {raftRate / plainRate:0.00}");
             output.WriteLine($"point reads, {ManyReaders} readers: Microsoft.Data.Sqlite {plainMany:N0}/s, RaftSql.Data in-process {raftMany:N0}/s, ratio {raftMany / plainMany:0.00}");
             output.WriteLine($"allocated per point read: Microsoft.Data.Sqlite {plainBytes:N0} B, RaftSql.Data {raftBytes:N0} B (async {raftAsyncBytes:N0} B)");
+            long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            await TimeWritesAsync(async i => { value.Value = "a" + i; await raftWrite.ExecuteNonQueryAsync(); });
+            double bytesPerWrite = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)(Writes + 10);
+            output.WriteLine($"allocated per write (whole process, one node): {bytesPerWrite:N0} B");
             output.WriteLine($"writes: Node.ExecuteAsync {nodeMicros:N0} us, RaftSqlCommand {providerMicros:N0} us, provider overhead {providerMicros - nodeMicros:N0} us per write");
         }
         finally

@@ -100,7 +100,13 @@ public sealed partial class RaftNode
     /// is being transferred too: a host whose state machine already shows the data (a leader that applies
     /// speculatively) must get it into the log; it stops producing new data during the transfer itself.
     /// </summary>
-    public ProposeResult Propose(ReadOnlyMemory<byte> data, bool duringTransfer)
+    public ProposeResult Propose(ReadOnlyMemory<byte> data, bool duringTransfer) => Propose(data, duringTransfer, owned: false);
+
+    /// <summary>As <see cref="Propose(ReadOnlyMemory{byte}, bool)"/>, but the log keeps <paramref name="data"/> itself
+    /// rather than a copy: the caller hands it over and never changes it again (saves a copy of every write).</summary>
+    public ProposeResult ProposeOwned(ReadOnlyMemory<byte> data, bool duringTransfer) => Propose(data, duringTransfer, owned: true);
+
+    private ProposeResult Propose(ReadOnlyMemory<byte> data, bool duringTransfer, bool owned)
     {
         if (_state != RaftState.Leader || !_membership.IsVoter(Id)) return ProposeResult.Fail(ProposeStatus.NotLeader, _state == RaftState.Leader ? None : _leader);
         if (_transferee != None && !duringTransfer) return ProposeResult.Fail(ProposeStatus.TransferInProgress, _leader);
@@ -110,7 +116,7 @@ public sealed partial class RaftNode
             return ProposeResult.Fail(ProposeStatus.Dropped, _leader);
         _uncommittedBytes += size;
         // Copy: the caller may reuse its buffer, the log keeps the entry until it is compacted.
-        var entry = AppendEntry(EntryType.Normal, data.ToArray());
+        var entry = AppendEntry(EntryType.Normal, owned ? data : data.ToArray());
         return new ProposeResult(ProposeStatus.Accepted, entry.Index, entry.Term, Id);
     }
 

@@ -349,7 +349,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
         if (!entry.Data.IsEmpty && entry.Type != EntryType.ConfChange)
         {
             // Our own entries only move the commit point (their frames are in the WAL already).
-            _engine.ApplyCommitted(entry.Index, entry.Term, entry.Data.Span);
+            _engine.ApplyCommitted(entry.Index, entry.Term, entry.Data);
             if (_ownEntryBytes.Remove(entry.Index, out var bytes))
                 _uncommitted.Release(bytes);
         }
@@ -490,7 +490,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             // A cut tail means leadership is going: the next term ends the transaction everywhere. A refused
             // proposal means the same, and the role change that follows cuts the tail.
             if (_engine.IsCurrent(commit))
-                _core.Propose(entry, duringTransfer: true);
+                _core.ProposeOwned(entry, duringTransfer: true);
         });
     }
 
@@ -502,7 +502,7 @@ internal sealed partial class RaftHost : IFrameCommitter, IAsyncDisposable
             _uncommitted.Release(entry.Length);
             return;
         }
-        var result = _core.Propose(entry, duringTransfer: true);
+        var result = _core.ProposeOwned(entry, duringTransfer: true);
         if (result.Accepted)
         {
             commit.Proposed(result.Index, final);

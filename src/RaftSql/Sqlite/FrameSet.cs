@@ -108,38 +108,56 @@ public sealed class FrameSet
     /// <summary>Bytes one page takes in an entry.</summary>
     public static int BytesPerPage(int pageSize) => 4 + pageSize;
 
+    /// <summary>Writes page <paramref name="index"/> of an entry being encoded into <paramref name="page"/>.</summary>
+    public delegate void PageFiller(int index, Span<byte> page);
+
     /// <summary>Compact binary form: version, name, transaction id, sequence, final flag, page size,
     /// database size, page count, then (number, image) pairs.</summary>
     public byte[] Encode()
     {
-        var name = Encoding.UTF8.GetBytes(Database);
+        var numbers = new uint[Pages.Count];
+        for (var i = 0; i < numbers.Length; i++)
+        {
+            if (Pages[i].Data.Length != PageSize)
+            {
+                throw Invalid($"page {Pages[i].PageNumber} has {Pages[i].Data.Length} bytes, expected {PageSize}");
+            }
+            numbers[i] = Pages[i].PageNumber;
+        }
+        return Encode(Database, PageSize, DatabaseSizePages, TransactionId, Sequence, IsFinal, numbers,
+            (i, page) => Pages[i].Data.Span.CopyTo(page));
+    }
+
+    /// <summary>Encodes an entry whose page images <paramref name="fill"/> writes straight into it (the leader
+    /// reads them from its WAL file into the entry: no page is copied twice).</summary>
+    public static byte[] Encode(string database, int pageSize, uint databaseSizePages, ulong transactionId, uint sequence,
+        bool isFinal, ReadOnlySpan<uint> pageNumbers, PageFiller fill)
+    {
+        ArgumentNullException.ThrowIfNull(fill);
+        var name = Encoding.UTF8.GetBytes(database);
         if (name.Length > MaxNameBytes)
         {
             throw Invalid("database name too long");
         }
-        var buffer = new byte[Overhead(Database) + Pages.Count * BytesPerPage(PageSize)];
+        var buffer = new byte[Overhead(database) + pageNumbers.Length * BytesPerPage(pageSize)];
         var span = buffer.AsSpan();
         span[0] = Version2;
         span[1] = (byte)name.Length;
         name.CopyTo(span[2..]);
         var at = 2 + name.Length;
-        BinaryPrimitives.WriteUInt64LittleEndian(span[at..], TransactionId);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[(at + 8)..], Sequence);
-        span[at + 12] = IsFinal ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteUInt64LittleEndian(span[at..], transactionId);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[(at + 8)..], sequence);
+        span[at + 12] = isFinal ? (byte)1 : (byte)0;
         at += 13;
-        BinaryPrimitives.WriteInt32LittleEndian(span[at..], PageSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[(at + 4)..], DatabaseSizePages);
-        BinaryPrimitives.WriteInt32LittleEndian(span[(at + 8)..], Pages.Count);
+        BinaryPrimitives.WriteInt32LittleEndian(span[at..], pageSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[(at + 4)..], databaseSizePages);
+        BinaryPrimitives.WriteInt32LittleEndian(span[(at + 8)..], pageNumbers.Length);
         at += 12;
-        foreach (var page in Pages)
+        for (var i = 0; i < pageNumbers.Length; i++)
         {
-            if (page.Data.Length != PageSize)
-            {
-                throw Invalid($"page {page.PageNumber} has {page.Data.Length} bytes, expected {PageSize}");
-            }
-            BinaryPrimitives.WriteUInt32LittleEndian(span[at..], page.PageNumber);
-            page.Data.Span.CopyTo(span[(at + 4)..]);
-            at += BytesPerPage(PageSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(span[at..], pageNumbers[i]);
+            fill(i, span.Slice(at + 4, pageSize));
+            at += BytesPerPage(pageSize);
         }
         return buffer;
     }
@@ -155,9 +173,16 @@ public sealed class FrameSet
     }
 
     /// <summary>Parses <see cref="Encode"/>'s output (and version 1 entries, which are whole
-    /// transactions); anything else throws <see cref="RaftSqlErrorCode.InvalidFrames"/>.</summary>
-    public static FrameSet Decode(ReadOnlySpan<byte> data)
+    /// transactions); anything else throws <see cref="RaftSqlErrorCode.InvalidFrames"/>. The pages are copied
+    /// out of <paramref name="data"/> in one array.</summary>
+    public static FrameSet Decode(ReadOnlySpan<byte> data) => Decode((ReadOnlyMemory<byte>)data.ToArray());
+
+    /// <summary>As <see cref="Decode(ReadOnlySpan{byte})"/>, but the pages are slices of <paramref name="data"/>,
+    /// which must not change while the frame set is in use (Raft entries never change): applying an entry
+    /// then copies no page.</summary>
+    public static FrameSet Decode(ReadOnlyMemory<byte> encoded)
     {
+        var data = encoded.Span;
         if (data.Length < 2 || data[0] is not (Version1 or Version2))
         {
             throw Invalid("unknown format version");
@@ -198,7 +223,7 @@ public sealed class FrameSet
         for (var i = 0; i < count; i++)
         {
             var number = BinaryPrimitives.ReadUInt32LittleEndian(data[at..]);
-            pages[i] = new PageImage(number, data.Slice(at + 4, pageSize).ToArray());
+            pages[i] = new PageImage(number, encoded.Slice(at + 4, pageSize));
             at += BytesPerPage(pageSize);
         }
         var frames = new FrameSet(name, pageSize, dbSize, pages, transactionId, sequence, isFinal);

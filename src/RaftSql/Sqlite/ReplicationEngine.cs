@@ -124,12 +124,17 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
     /// order. This node's own entry only moves the commit point (its frames are in the WAL already) and
     /// releases what waits on it; anything else is appended to the local WAL and published atomically.
     /// </summary>
-    public void ApplyCommitted(ulong raftIndex, ulong term, ReadOnlySpan<byte> encodedFrames)
+    public void ApplyCommitted(ulong raftIndex, ulong term, ReadOnlySpan<byte> encodedFrames) =>
+        ApplyCommitted(raftIndex, term, (ReadOnlyMemory<byte>)encodedFrames.ToArray());
+
+    /// <summary>As the span overload; the entry's pages are applied from <paramref name="encodedFrames"/> itself,
+    /// which must not change (a Raft entry's payload never does).</summary>
+    public void ApplyCommitted(ulong raftIndex, ulong term, ReadOnlyMemory<byte> encodedFrames)
     {
         ThrowIfDisposed();
         lock (_applyGate)
         {
-            var name = FrameSet.DatabaseOf(encodedFrames);
+            var name = FrameSet.DatabaseOf(encodedFrames.Span);
             if (!IsValidName(name))
             {
                 FrameSet.Decode(encodedFrames); // garbage is InvalidFrames; a well-formed entry with a bad name is not
@@ -376,7 +381,7 @@ public sealed partial class ReplicationEngine : IDisposable, IAsyncDisposable
         {
             if (!data.IsEmpty && FrameSet.DatabaseOf(data.Span) == db.Name)
             {
-                ApplyTo(db, index, term, FrameSet.Decode(data.Span));
+                ApplyTo(db, index, term, FrameSet.Decode(data));
             }
         }
     }

@@ -142,12 +142,20 @@ internal sealed unsafe class WalCapture
     /// so the whole transaction can be read back from the file; readers cannot see it until SQLite publishes.</summary>
     private int WriteCommitFrame(SqliteFile* inner, byte* page, int pageSize, long frameOffset)
     {
-        var frame = new byte[WalFormat.FrameHeaderSize + pageSize];
-        _heldCommitHeader!.CopyTo(frame, 0);
-        new ReadOnlySpan<byte>(page, pageSize).CopyTo(frame.AsSpan(WalFormat.FrameHeaderSize));
-        fixed (byte* f = frame)
+        var length = WalFormat.FrameHeaderSize + pageSize;
+        var frame = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            return inner->Methods->Write(inner, f, frame.Length, frameOffset);
+            _heldCommitHeader!.CopyTo(frame, 0);
+            new ReadOnlySpan<byte>(page, pageSize).CopyTo(frame.AsSpan(WalFormat.FrameHeaderSize));
+            fixed (byte* f = frame)
+            {
+                return inner->Methods->Write(inner, f, length, frameOffset);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(frame);
         }
     }
 
@@ -204,15 +212,11 @@ internal sealed unsafe class WalCapture
             {
                 throw new IOException($"Injected fault: reading chunk {sequence} back from the WAL failed.");
             }
-            var images = new PageImage[count];
-            for (var i = 0; i < count; i++)
-            {
-                var number = pages[first + i];
-                var image = new byte[pageSize];
-                Read(inner, image, WalFormat.FrameOffset(lastFrame[number], pageSize) + WalFormat.FrameHeaderSize);
-                images[i] = new PageImage(number, image);
-            }
-            var entry = new FrameSet(_db.Name, pageSize, final ? dbSize : 0, images, transactionId, sequence++, final).Encode();
+            // Each page is read from the WAL straight into its place in the entry.
+            var numbers = pages.GetRange(first, count).ToArray();
+            var file = (nint)inner;
+            var entry = FrameSet.Encode(_db.Name, pageSize, final ? dbSize : 0, transactionId, sequence++, final, numbers,
+                (i, image) => Read((SqliteFile*)file, image, WalFormat.FrameOffset(lastFrame[numbers[i]], pageSize) + WalFormat.FrameHeaderSize));
             // Counted once queued (Propose throws only when it queued nothing): a final chunk counted before a
             // failed Propose would be abandoned here while it commits everywhere else.
             committer.Propose(commit, entry, final);
